@@ -1,0 +1,34 @@
+/** The Worker's bindings and variables (see wrangler.toml and README "Configuration"). */
+export interface Env {
+  DB: D1Database;
+  /** Root admin bearer token. Unset: only Cloudflare Access can act as root. */
+  ADMIN_TOKEN?: string;
+  /** HMAC key for secret hashes. Unset: plain SHA-256 (hash_version 0). */
+  KEY_PEPPER?: string;
+  ACCESS_TEAM_DOMAIN?: string;
+  ACCESS_AUD?: string;
+  /** "true" lets origins be http:// or private/loopback hosts (local development only). */
+  ALLOW_PRIVATE_ORIGINS?: string;
+  /** How long an isolate may trust a cached authorization read; "0" turns the cache off. */
+  AUTH_CACHE_LEASE_MS?: string;
+  /** Most entries the authorization cache holds per isolate. */
+  AUTH_CACHE_MAX_ENTRIES?: string;
+  MAX_BODY_BYTES?: string;
+  ORIGIN_TIMEOUT_MS?: string;
+}
+
+/** Who is calling the management API, once authenticated. */
+export type Principal =
+  | { kind: "root"; actor: string }
+  | { kind: "token"; actor: string; tokenId: string; projectId: string; role: "full" | "read_only" };
+
+/** Per-request values set by middleware and read by handlers. */
+export interface Variables {
+  requestId: string;
+  principal: Principal;
+}
+
+export interface AppBindings {
+  Bindings: Env;
+  Variables: Variables;
+}

@@ -1,0 +1,101 @@
+/**
+ * The one error type. Every non-2xx response keygate writes comes from here, in the shape OpenAI clients
+ * already parse: {"error": {"message", "type", "code", "param"}} (CONTRACT.md, "Errors").
+ */
+
+export const ERROR_CODES = {
+  invalid_request: { status: 400, type: "invalid_request_error" },
+  missing_api_key: { status: 401, type: "authentication_error" },
+  invalid_api_key: { status: 401, type: "authentication_error" },
+  expired_api_key: { status: 401, type: "authentication_error" },
+  wrong_credential_type: { status: 403, type: "permission_error" },
+  project_scope_mismatch: { status: 403, type: "permission_error" },
+  scope_insufficient: { status: 403, type: "permission_error" },
+  ip_not_allowed: { status: 403, type: "permission_error" },
+  condition_not_met: { status: 403, type: "permission_error" },
+  not_found: { status: 404, type: "not_found_error" },
+  conflict: { status: 409, type: "invalid_request_error" },
+  request_too_large: { status: 413, type: "invalid_request_error" },
+  rate_limited: { status: 429, type: "rate_limit_error" },
+  internal_error: { status: 500, type: "api_error" },
+  origin_unreachable: { status: 502, type: "api_error" },
+  store_unavailable: { status: 503, type: "api_error" },
+  origin_timeout: { status: 504, type: "api_error" },
+} as const satisfies Record<string, { status: number; type: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+export type ErrorStatus = (typeof ERROR_CODES)[ErrorCode]["status"];
+
+/** Safe public sentences for codes whose message never varies. */
+const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
+  invalid_request: "The request is invalid.",
+  missing_api_key: "No credential was sent. Use 'Authorization: Bearer <key>' or 'X-API-Key: <key>'.",
+  invalid_api_key: "The credential is malformed, unknown or revoked.",
+  expired_api_key: "The credential has expired.",
+  wrong_credential_type: "This credential cannot be used here.",
+  project_scope_mismatch: "The credential belongs to another project.",
+  scope_insufficient: "The credential does not allow this.",
+  ip_not_allowed: "Requests from this IP address are not allowed for this key.",
+  condition_not_met: "A condition on this key is not met.",
+  not_found: "Not found.",
+  conflict: "The request conflicts with the current state.",
+  request_too_large: "The request body is too large.",
+  rate_limited: "Too many requests.",
+  internal_error: "An internal error occurred.",
+  origin_unreachable: "The origin could not be reached.",
+  store_unavailable: "The key store is unavailable; the request was denied.",
+  origin_timeout: "The origin did not answer in time.",
+};
+
+export class ApiError extends Error {
+  readonly status: ErrorStatus;
+  readonly type: string;
+  readonly publicMessage: string;
+
+  /**
+   * @param message public text: safe to show; never a secret, never an internal error message
+   * @param cause   internal detail for logs only
+   */
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly param: string | null = null,
+    options?: { cause?: unknown; headers?: Record<string, string> },
+  ) {
+    super(message ?? DEFAULT_MESSAGES[code], options?.cause === undefined ? undefined : { cause: options.cause });
+    this.status = ERROR_CODES[code].status;
+    this.type = ERROR_CODES[code].type;
+    this.publicMessage = message ?? DEFAULT_MESSAGES[code];
+    this.headers = options?.headers ?? {};
+  }
+
+  readonly headers: Record<string, string>;
+}
+
+export interface ErrorBody {
+  error: { message: string; type: string; code: ErrorCode; param: string | null };
+}
+
+export function errorBody(err: ApiError): ErrorBody {
+  return { error: { message: err.publicMessage, type: err.type, code: err.code, param: err.param } };
+}
+
+/** The one function that turns an ApiError into a Response. */
+export function errorResponse(err: ApiError, requestId: string): Response {
+  const headers = new Headers(err.headers);
+  headers.set("content-type", "application/json");
+  headers.set("x-request-id", requestId);
+  // Auth outcomes must never be cached by a proxy or browser (RFC 9111 §5.2.2.5; oauth-provider does the same).
+  headers.set("cache-control", "no-store");
+  if (err.status === 401) headers.set("www-authenticate", 'Bearer realm="keygate"');
+  return new Response(JSON.stringify(errorBody(err)), { status: err.status, headers });
+}
+
+/**
+ * Anything that is not an ApiError is a bug: the wire gets a generic 500, never err.message.
+ * (Store failures never arrive here raw: src/store/db.ts turns every D1 failure into store_unavailable.)
+ */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  return new ApiError("internal_error", undefined, null, { cause: err });
+}
