@@ -20,7 +20,15 @@ export interface Env {
 /** Who is calling the management API, once authenticated. */
 export type Principal =
   | { kind: "root"; actor: string }
-  | { kind: "token"; actor: string; tokenId: string; projectId: string; role: "full" | "read_only" };
+  | {
+      kind: "token";
+      actor: string;
+      tokenId: string;
+      projectId: string;
+      role: "full" | "read_only";
+      /** A token cannot mint a token that outlives it. */
+      expiresAt: string | null;
+    };
 
 /** Per-request values set by middleware and read by handlers. */
 export interface Variables {

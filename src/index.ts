@@ -1,5 +1,82 @@
-export default {
-  async fetch(): Promise<Response> {
-    return Response.json({ ok: true });
-  },
-} satisfies ExportedHandler;
+/**
+ * The Worker: the data plane at /endpoint/…, the control plane at /admin/v1, /admin/docs and /healthz.
+ * Dependencies with I/O beyond D1 (the outbound fetch used for origins and Access's JWKS) are parameters of
+ * createWorker, so tests can play the origin and the identity provider.
+ */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { adminApp, documentConfig } from "./admin/app";
+import { renderDocs } from "./admin/docs";
+import type { AppBindings, Env } from "./env";
+import { ApiError, errorResponse, toApiError } from "./errors";
+import { ENDPOINT_PREFIX, handleEndpoint, type GatewayOutcome } from "./gateway/handle";
+import { requestIdFor } from "./request-id";
+
+export interface WorkerDeps {
+  fetch: typeof fetch;
+}
+
+function logLine(fields: Record<string, unknown>): void {
+  console.log(JSON.stringify(fields));
+}
+
+/** The internal reason goes to the log; the wire only ever gets the ApiError's public message. */
+function failure(err: unknown, requestId: string): Response {
+  if (err instanceof HTTPException && err.status === 400) {
+    // Hono's JSON validator throws this for a body that is not JSON.
+    err = new ApiError("invalid_request", "The request body is not valid JSON.", null, { cause: err });
+  }
+  const apiError = toApiError(err);
+  if (apiError.status >= 500) {
+    const cause = apiError.cause ?? err;
+    logLine({ level: "error", request_id: requestId, code: apiError.code, error: cause instanceof Error ? cause.message : String(cause) });
+  }
+  return errorResponse(apiError, requestId);
+}
+
+export function createWorker(deps: WorkerDeps) {
+  const admin = adminApp(deps);
+  const app = new Hono<AppBindings>();
+  app.use("*", async (c, next) => {
+    c.set("requestId", requestIdFor(c.req.raw));
+    await next();
+    c.header("x-request-id", c.get("requestId"));
+  });
+  app.get("/healthz", (c) => c.json({ ok: true }));
+  app.get("/admin/docs", (c) => c.html(renderDocs(admin.getOpenAPI31Document(documentConfig(new URL(c.req.url).origin)))));
+  app.route("/admin/v1", admin);
+  app.notFound(() => {
+    throw new ApiError("not_found", "No such route. The data plane is /endpoint/{project}/{deployment}/…, the API /admin/v1.");
+  });
+  app.onError((err, c) => failure(err, c.get("requestId") ?? requestIdFor(c.req.raw)));
+
+  return {
+    async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+      // The data plane skips the router: it is the hot path, and it has exactly one shape.
+      if (!new URL(request.url).pathname.startsWith(ENDPOINT_PREFIX)) return app.fetch(request, env, ctx);
+      const started = Date.now();
+      const requestId = requestIdFor(request);
+      const outcome: GatewayOutcome = { project: "", deployment: "", keyId: null, decision: "error" };
+      let response: Response;
+      try {
+        response = await handleEndpoint(request, env, ctx, deps, requestId, outcome);
+      } catch (err) {
+        response = failure(err, requestId);
+        outcome.decision = toApiError(err).code;
+      }
+      logLine({
+        msg: "endpoint",
+        request_id: requestId,
+        project: outcome.project,
+        deployment: outcome.deployment,
+        key_id: outcome.keyId,
+        decision: outcome.decision,
+        status: response.status,
+        latency_ms: Date.now() - started,
+      });
+      return response;
+    },
+  };
+}
+
+export default createWorker({ fetch: (input, init) => fetch(input, init) }) satisfies ExportedHandler<Env>;

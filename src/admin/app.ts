@@ -1,0 +1,83 @@
+/**
+ * The control plane: /admin/v1. Every route is authenticated (except the OpenAPI document and its docs page),
+ * validated strictly by its zod schema, and filtered by project in its SQL.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { ZodError } from "zod";
+import { waitOutLeases } from "../store/lease";
+import type { AppBindings } from "../env";
+import { ApiError } from "../errors";
+import { accessVerifier } from "./access";
+import { audit } from "./audit";
+import { authenticate } from "./authenticate";
+import { deployments } from "./deployments";
+import { keyLinks } from "./key-links";
+import { keys } from "./keys";
+import { projects } from "./projects";
+import { tokens } from "./tokens";
+
+/** `["conditions", "ip_allow", 2]` → `conditions.ip_allow[2]`: the field a client has to fix. */
+export function paramOf(path: readonly PropertyKey[]): string | null {
+  let out = "";
+  for (const part of path) out += typeof part === "number" ? `[${part}]` : out ? `.${String(part)}` : String(part);
+  return out || null;
+}
+
+function validationError(error: ZodError): ApiError {
+  const issue = error.issues[0];
+  if (!issue) return new ApiError("invalid_request");
+  if (issue.code === "unrecognized_keys") {
+    const field = paramOf([...issue.path, issue.keys[0] ?? ""]);
+    return new ApiError("invalid_request", `Unknown field '${field}'.`, field);
+  }
+  const field = paramOf(issue.path);
+  return new ApiError("invalid_request", field ? `Invalid '${field}': ${issue.message}.` : issue.message, field);
+}
+
+export function documentConfig(origin: string) {
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "keygate management API",
+      version: "1",
+      description:
+        "Projects, deployments, API keys and management tokens. Authenticate with `Authorization: Bearer " +
+        "<ADMIN_TOKEN or ik_sdk_ token>` or a Cloudflare Access JWT. Errors use the OpenAI error shape.",
+    },
+    servers: [{ url: `${origin}/admin/v1` }],
+    security: [{ bearer: [] }],
+  };
+}
+
+export interface AdminDeps {
+  fetch: typeof fetch;
+}
+
+export function adminApp(deps: AdminDeps) {
+  const app = new OpenAPIHono<AppBindings>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error);
+    },
+  });
+
+  app.doc31("/openapi.json", (c) => documentConfig(new URL(c.req.url).origin));
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+
+  app.use("*", authenticate(accessVerifier(deps.fetch)));
+  // A write that can change what a data-plane request may do answers only once every cached read that could
+  // still hold the old state has expired (src/store/lease.ts): the next request sees the change.
+  app.use("*", async (c, next) => {
+    await next();
+    if (c.req.method !== "GET" && c.res.status < 400) await waitOutLeases(c.env);
+    // Admin answers carry secrets (once) and tenant data: never cache them anywhere.
+    c.header("cache-control", "no-store");
+  });
+
+  app.route("/", projects);
+  app.route("/", deployments);
+  app.route("/", keyLinks);
+  app.route("/", keys);
+  app.route("/", tokens);
+  app.route("/", audit);
+  return app;
+}

@@ -1,0 +1,49 @@
+/** /admin/v1/projects/{project}/audit — the project's audit log, newest first. */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppBindings } from "../env";
+import { listAudit, type AuditRow } from "../store/audit";
+import { projectFor } from "./guard";
+import { AUTH_ERRORS, json, listSchema, ListQuery, page, ProjectParams } from "./schemas";
+
+export const AuditEvent = z
+  .object({
+    id: z.string(),
+    object: z.literal("audit_event"),
+    actor: z.string().openapi({ example: "token:tok_01jcz9x7k2m3n4p5q6r7s8t9v0" }),
+    action: z.string().openapi({ example: "key.revoke" }),
+    target: z.string().openapi({ example: "key_01jcz9x7k2m3n4p5q6r7s8t9v0" }),
+    request_id: z.string(),
+    created_at: z.string(),
+  })
+  .openapi("AuditEvent");
+
+function eventView(row: AuditRow): z.infer<typeof AuditEvent> {
+  return {
+    id: row.id,
+    object: "audit_event",
+    actor: row.actor,
+    action: row.action,
+    target: row.target,
+    request_id: row.request_id,
+    created_at: row.created_at,
+  };
+}
+
+export const audit = new OpenAPIHono<AppBindings>();
+
+audit.openapi(
+  createRoute({
+    method: "get",
+    path: "/projects/{project}/audit",
+    tags: ["Audit log"],
+    summary: "List the project's audit events, newest first",
+    request: { params: ProjectParams, query: ListQuery },
+    responses: { 200: json(listSchema(AuditEvent, "AuditEventList"), "A page of events."), ...AUTH_ERRORS },
+  }),
+  async (c) => {
+    const project = await projectFor(c, c.req.valid("param").project, "read");
+    const { limit, cursor } = c.req.valid("query");
+    const result = page(await listAudit(c.env.DB, project.id, cursor ?? null, limit + 1), limit);
+    return c.json({ object: "list" as const, ...result, data: result.data.map(eventView) }, 200);
+  },
+);

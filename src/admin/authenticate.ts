@@ -1,0 +1,66 @@
+/**
+ * Who is calling the management API. In order:
+ *   1. `Authorization: Bearer …` — the ADMIN_TOKEN (constant-time), else an `ik_sdk_` management token;
+ *      an `ik_live_` API key is 403 wrong_credential_type (decided by prefix, before any lookup).
+ *   2. Only when no Authorization header was sent: a Cloudflare Access JWT in `Cf-Access-Jwt-Assertion`,
+ *      when ACCESS_TEAM_DOMAIN and ACCESS_AUD are both set.
+ * Denials are ApiErrors thrown before the handler runs.
+ */
+import { createMiddleware } from "hono/factory";
+import { readBearer } from "../authz/credential";
+import type { AppBindings, Env, Principal } from "../env";
+import { ApiError } from "../errors";
+import { claimedKind, isWellFormed } from "../secrets/format";
+import { constantTimeEqual, lookupHashes } from "../secrets/hash";
+import { findTokenByHash } from "../store/tokens";
+import { toMillis } from "../time";
+import type { VerifyAccessJwt } from "./access";
+
+/** A shorter ADMIN_TOKEN is ignored (and logged): a guessable root credential is worse than none. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+async function isAdminToken(token: string, env: Env): Promise<boolean> {
+  const expected = env.ADMIN_TOKEN;
+  if (!expected) return false;
+  if (expected.length < MIN_ADMIN_TOKEN_LENGTH) {
+    console.warn(JSON.stringify({ level: "warn", msg: "ADMIN_TOKEN is shorter than 16 characters; ignored" }));
+    return false;
+  }
+  return constantTimeEqual(token, expected);
+}
+
+async function fromManagementToken(token: string, env: Env, now: number): Promise<Principal> {
+  const kind = claimedKind(token);
+  if (kind === "api_key") {
+    throw new ApiError("wrong_credential_type", "API keys (ik_live_) cannot call the management API; use a management token.");
+  }
+  if (kind !== "management_token" || !isWellFormed(token, "management_token")) throw new ApiError("invalid_api_key");
+  const row = await findTokenByHash(env.DB, await lookupHashes(token, env.KEY_PEPPER));
+  if (!row || row.revoked_at !== null) throw new ApiError("invalid_api_key");
+  const expiresAt = toMillis(row.expires_at);
+  if (expiresAt !== null && now >= expiresAt) throw new ApiError("expired_api_key");
+  return { kind: "token", actor: `token:${row.id}`, tokenId: row.id, projectId: row.project_id, role: row.role, expiresAt: row.expires_at };
+}
+
+export function authenticate(verifyAccessJwt: VerifyAccessJwt) {
+  return createMiddleware<AppBindings>(async function authenticate(c, next) {
+    const bearer = readBearer(c.req.raw.headers);
+    let principal: Principal;
+    if (bearer.kind === "malformed") {
+      throw new ApiError("invalid_api_key", "The Authorization header must be 'Bearer <token>'.");
+    } else if (bearer.kind === "bearer") {
+      principal = (await isAdminToken(bearer.token, c.env))
+        ? { kind: "root", actor: "admin" }
+        : await fromManagementToken(bearer.token, c.env, Date.now());
+    } else {
+      const assertion = c.req.header("cf-access-jwt-assertion");
+      const team = c.env.ACCESS_TEAM_DOMAIN;
+      const audience = c.env.ACCESS_AUD;
+      if (!assertion) throw new ApiError("missing_api_key", "No credential was sent. Use 'Authorization: Bearer <token>'.");
+      if (!team || !audience) throw new ApiError("invalid_api_key", "Cloudflare Access is not configured on this keygate.");
+      principal = { kind: "root", actor: (await verifyAccessJwt(assertion, team, audience)).actor };
+    }
+    c.set("principal", principal);
+    await next();
+  });
+}

@@ -1,0 +1,241 @@
+/** /admin/v1/projects/{project}/deployments — origins that keys can call. */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppBindings } from "../env";
+import { ApiError } from "../errors";
+import { DEFAULT_ALLOWED_PATHS, validateAllowedPath } from "../gateway/paths";
+import { newId } from "../secrets/ids";
+import {
+  deleteDeployment,
+  getDeployment,
+  insertDeployment,
+  listDeployments,
+  updateDeployment,
+  type DeploymentRow,
+} from "../store/deployments";
+import { isoNow } from "../time";
+import { auditContext, projectFor } from "./guard";
+import { checkOriginHeaders, checkOriginUrl } from "./origin";
+import {
+  AUTH_ERRORS,
+  CONFLICT_ERROR,
+  DeploymentParams,
+  json,
+  jsonBody,
+  listSchema,
+  ListQuery,
+  Name,
+  page,
+  ProjectParams,
+  Slug,
+} from "./schemas";
+
+export const Deployment = z
+  .object({
+    id: z.string(),
+    object: z.literal("deployment"),
+    project: z.string(),
+    slug: z.string(),
+    name: z.string(),
+    origin: z.object({
+      url: z.string(),
+      header_names: z.array(z.string()).openapi({ description: "Values are write-only and never shown." }),
+    }),
+    model: z.string().nullable(),
+    allowed_paths: z.array(z.string()),
+    auth_enabled: z.boolean(),
+    url: z.string().openapi({ description: "The base URL clients call; an OpenAI client's base_url is url + '/v1'." }),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Deployment");
+
+const OriginHeaders = z.record(z.string(), z.string()).openapi({ example: { Authorization: "Bearer origin-secret" } });
+const Origin = z.strictObject({ url: z.string().max(2048), headers: OriginHeaders.optional() });
+const AllowedPaths = z.array(z.string().max(256)).max(64);
+const Model = z.string().min(1).max(256);
+
+const CreateDeployment = z
+  .strictObject({
+    slug: Slug,
+    name: Name.optional(),
+    origin: Origin,
+    model: Model.nullable().optional(),
+    allowed_paths: AllowedPaths.optional(),
+    auth_enabled: z.boolean().optional(),
+  })
+  .openapi("CreateDeployment");
+
+const UpdateDeployment = z
+  .strictObject({
+    name: Name.optional(),
+    origin: Origin.optional(),
+    model: Model.nullable().optional(),
+    allowed_paths: AllowedPaths.optional(),
+    auth_enabled: z.boolean().optional(),
+  })
+  .openapi("UpdateDeployment");
+
+export function deploymentView(row: DeploymentRow, projectSlug: string, baseUrl: string): z.infer<typeof Deployment> {
+  return {
+    id: row.id,
+    object: "deployment",
+    project: projectSlug,
+    slug: row.slug,
+    name: row.name,
+    origin: { url: row.origin_url, header_names: Object.keys(JSON.parse(row.origin_headers) as object) },
+    model: row.model,
+    allowed_paths: JSON.parse(row.allowed_paths) as string[],
+    auth_enabled: row.auth_enabled === 1,
+    url: `${baseUrl}/endpoint/${projectSlug}/${row.slug}`,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+const workerBase = (c: Context<AppBindings>) => new URL(c.req.url).origin;
+
+function checkedOrigin(c: Context<AppBindings>, origin: z.infer<typeof Origin>) {
+  const checked = checkOriginUrl(origin.url, c.env.ALLOW_PRIVATE_ORIGINS === "true");
+  if ("error" in checked) throw new ApiError("invalid_request", `Invalid 'origin.url': ${checked.error}.`, "origin.url");
+  const headers = origin.headers ?? {};
+  const bad = checkOriginHeaders(headers);
+  if (bad) throw new ApiError("invalid_request", `Invalid '${bad.param}': ${bad.error}.`, bad.param);
+  return { url: checked.url, headers: JSON.stringify(headers) };
+}
+
+function checkedPaths(paths: string[]): string {
+  for (const [i, entry] of paths.entries()) {
+    const error = validateAllowedPath(entry);
+    if (error) throw new ApiError("invalid_request", `Invalid 'allowed_paths[${i}]': ${error}.`, `allowed_paths[${i}]`);
+  }
+  return JSON.stringify([...new Set(paths)]);
+}
+
+async function deploymentOrThrow(db: D1Database, projectId: string, slug: string) {
+  const row = await getDeployment(db, projectId, slug);
+  if (!row) throw new ApiError("not_found", `No deployment '${slug}' in this project.`);
+  return row;
+}
+
+const tags = ["Deployments"];
+export const deployments = new OpenAPIHono<AppBindings>();
+
+deployments.openapi(
+  createRoute({
+    method: "post",
+    path: "/projects/{project}/deployments",
+    tags,
+    summary: "Create a deployment",
+    request: { params: ProjectParams, ...jsonBody(CreateDeployment) },
+    responses: { 201: json(Deployment, "The deployment."), ...AUTH_ERRORS, ...CONFLICT_ERROR },
+  }),
+  async (c) => {
+    const project = await projectFor(c, c.req.valid("param").project, "write");
+    const body = c.req.valid("json");
+    const origin = checkedOrigin(c, body.origin);
+    const now = isoNow();
+    const row: DeploymentRow = {
+      id: newId("dep"),
+      project_id: project.id,
+      slug: body.slug,
+      name: body.name ?? body.slug,
+      origin_url: origin.url,
+      origin_headers: origin.headers,
+      model: body.model ?? null,
+      allowed_paths: checkedPaths(body.allowed_paths ?? [...DEFAULT_ALLOWED_PATHS]),
+      auth_enabled: body.auth_enabled === false ? 0 : 1,
+      created_at: now,
+      updated_at: now,
+    };
+    try {
+      await insertDeployment(c.env.DB, row, auditContext(c));
+    } catch (err) {
+      if (err instanceof ApiError && err.code === "conflict") {
+        throw new ApiError("conflict", `The deployment slug '${body.slug}' is taken in this project.`, "slug");
+      }
+      throw err;
+    }
+    return c.json(deploymentView(row, project.slug, workerBase(c)), 201);
+  },
+);
+
+deployments.openapi(
+  createRoute({
+    method: "get",
+    path: "/projects/{project}/deployments",
+    tags,
+    summary: "List deployments",
+    request: { params: ProjectParams, query: ListQuery },
+    responses: { 200: json(listSchema(Deployment, "DeploymentList"), "A page of deployments."), ...AUTH_ERRORS },
+  }),
+  async (c) => {
+    const project = await projectFor(c, c.req.valid("param").project, "read");
+    const { limit, cursor } = c.req.valid("query");
+    const result = page(await listDeployments(c.env.DB, project.id, cursor ?? null, limit + 1), limit);
+    const base = workerBase(c);
+    return c.json({ object: "list" as const, ...result, data: result.data.map((r) => deploymentView(r, project.slug, base)) }, 200);
+  },
+);
+
+const one = { path: "/projects/{project}/deployments/{deployment}", tags, request: { params: DeploymentParams } } as const;
+
+deployments.openapi(
+  createRoute({ ...one, method: "get", summary: "Get a deployment", responses: { 200: json(Deployment, "The deployment."), ...AUTH_ERRORS } }),
+  async (c) => {
+    const params = c.req.valid("param");
+    const project = await projectFor(c, params.project, "read");
+    const row = await deploymentOrThrow(c.env.DB, project.id, params.deployment);
+    return c.json(deploymentView(row, project.slug, workerBase(c)), 200);
+  },
+);
+
+deployments.openapi(
+  createRoute({
+    ...one,
+    method: "patch",
+    summary: "Update a deployment (the slug never changes; origin.headers must be resent when origin.url changes)",
+    request: { ...one.request, ...jsonBody(UpdateDeployment) },
+    responses: { 200: json(Deployment, "The deployment."), ...AUTH_ERRORS },
+  }),
+  async (c) => {
+    const params = c.req.valid("param");
+    const project = await projectFor(c, params.project, "write");
+    const current = await deploymentOrThrow(c.env.DB, project.id, params.deployment);
+    const patch = c.req.valid("json");
+    const next: DeploymentRow = { ...current, updated_at: isoNow() };
+    if (patch.name !== undefined) next.name = patch.name;
+    if (patch.origin !== undefined) {
+      // Header values are write-only; keeping them while the URL moves would send the origin's secret to a
+      // new host the caller chose without ever proving they knew it.
+      const keepsSecrets = patch.origin.headers === undefined && current.origin_headers !== "{}";
+      const origin = checkedOrigin(c, { url: patch.origin.url, headers: patch.origin.headers ?? JSON.parse(current.origin_headers) });
+      if (keepsSecrets && origin.url !== current.origin_url) {
+        throw new ApiError("invalid_request", "Send 'origin.headers' again when 'origin.url' changes.", "origin.headers");
+      }
+      next.origin_url = origin.url;
+      next.origin_headers = origin.headers;
+    }
+    if (patch.model !== undefined) next.model = patch.model;
+    if (patch.allowed_paths !== undefined) next.allowed_paths = checkedPaths(patch.allowed_paths);
+    if (patch.auth_enabled !== undefined) next.auth_enabled = patch.auth_enabled ? 1 : 0;
+    if (!(await updateDeployment(c.env.DB, next, auditContext(c)))) throw new ApiError("not_found");
+    return c.json(deploymentView(next, project.slug, workerBase(c)), 200);
+  },
+);
+
+deployments.openapi(
+  createRoute({
+    ...one,
+    method: "delete",
+    summary: "Delete a deployment; it leaves every key's scopes",
+    responses: { 200: json(Deployment, "The deleted deployment."), ...AUTH_ERRORS },
+  }),
+  async (c) => {
+    const params = c.req.valid("param");
+    const project = await projectFor(c, params.project, "write");
+    const row = await deploymentOrThrow(c.env.DB, project.id, params.deployment);
+    await deleteDeployment(c.env.DB, project.id, row.id, auditContext(c));
+    return c.json(deploymentView(row, project.slug, workerBase(c)), 200);
+  },
+);

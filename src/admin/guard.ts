@@ -1,0 +1,33 @@
+/**
+ * The tenant filter for every route under /projects/{project}: resolves the project and checks that the
+ * caller may read it, or write to it. A management token sees its own project only; for any other slug,
+ * existing or not, it gets 403 project_scope_mismatch, so a token cannot probe which projects exist.
+ */
+import type { Context } from "hono";
+import type { AppBindings } from "../env";
+import { ApiError } from "../errors";
+import { getProjectBySlug, type ProjectRow } from "../store/projects";
+import type { AuditContext } from "../store/audit";
+
+export type Access = "read" | "write";
+
+export async function projectFor(c: Context<AppBindings>, slug: string, access: Access): Promise<ProjectRow> {
+  const principal = c.get("principal");
+  const project = await getProjectBySlug(c.env.DB, slug);
+  if (principal.kind === "token") {
+    if (!project || project.id !== principal.projectId) throw new ApiError("project_scope_mismatch");
+    if (access === "write" && principal.role === "read_only") {
+      throw new ApiError("scope_insufficient", "This management token is read-only.");
+    }
+  }
+  if (!project) throw new ApiError("not_found", `No project '${slug}'.`);
+  return project;
+}
+
+export function requireRoot(c: Context<AppBindings>, what: string): void {
+  if (c.get("principal").kind !== "root") throw new ApiError("scope_insufficient", `Only the root admin can ${what}.`);
+}
+
+export function auditContext(c: Context<AppBindings>): AuditContext {
+  return { actor: c.get("principal").actor, requestId: c.get("requestId") };
+}

@@ -1,0 +1,90 @@
+/**
+ * /admin/v1/projects/{project}/deployments/{deployment}/keys — the links seen from the deployment's side.
+ * Linking or unlinking edits the key's scopes; a key that covers the deployment only through "{project}/*"
+ * cannot be unlinked from one deployment (409): narrow its scopes instead.
+ */
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppBindings } from "../env";
+import { ApiError } from "../errors";
+import { getDeployment } from "../store/deployments";
+import { linkKey, listKeysCovering, unlinkKey } from "../store/keys";
+import { auditContext, projectFor, type Access } from "./guard";
+import { ApiKey, keyOrThrow, keyView } from "./keys";
+import { AUTH_ERRORS, CONFLICT_ERROR, DeploymentParams, IdParam, json, listSchema, ListQuery, page } from "./schemas";
+import { scopesOf } from "./scopes";
+
+async function projectAndDeployment(c: Context<AppBindings>, params: { project: string; deployment: string }, access: Access) {
+  const project = await projectFor(c, params.project, access);
+  const deployment = await getDeployment(c.env.DB, project.id, params.deployment);
+  if (!deployment) throw new ApiError("not_found", `No deployment '${params.deployment}' in this project.`);
+  return { project, deployment };
+}
+
+const tags = ["Deployment keys"];
+const LinkParams = DeploymentParams.extend({ key_id: IdParam("key_id") });
+export const keyLinks = new OpenAPIHono<AppBindings>();
+
+keyLinks.openapi(
+  createRoute({
+    method: "get",
+    path: "/projects/{project}/deployments/{deployment}/keys",
+    tags,
+    summary: "List the keys whose scopes cover this deployment",
+    request: { params: DeploymentParams, query: ListQuery },
+    responses: { 200: json(listSchema(ApiKey, "DeploymentKeyList"), "A page of keys."), ...AUTH_ERRORS },
+  }),
+  async (c) => {
+    const { project, deployment } = await projectAndDeployment(c, c.req.valid("param"), "read");
+    const { limit, cursor } = c.req.valid("query");
+    const rows = await listKeysCovering(c.env.DB, project.id, deployment.id, cursor ?? null, limit + 1);
+    const result = page(rows, limit);
+    return c.json({ object: "list" as const, ...result, data: result.data.map((r) => keyView(r, project.slug)) }, 200);
+  },
+);
+
+const one = {
+  path: "/projects/{project}/deployments/{deployment}/keys/{key_id}",
+  tags,
+  request: { params: LinkParams },
+} as const;
+
+keyLinks.openapi(
+  createRoute({
+    ...one,
+    method: "put",
+    summary: "Link a key to this deployment (adds the deployment to the key's scopes)",
+    responses: { 200: json(ApiKey, "The key."), ...AUTH_ERRORS },
+  }),
+  async (c) => {
+    const params = c.req.valid("param");
+    const { project, deployment } = await projectAndDeployment(c, params, "write");
+    const key = await keyOrThrow(c.env.DB, project, params.key_id);
+    await linkKey(c.env.DB, project.id, key.id, deployment.id, auditContext(c));
+    return c.json(keyView(await keyOrThrow(c.env.DB, project, key.id), project.slug), 200);
+  },
+);
+
+keyLinks.openapi(
+  createRoute({
+    ...one,
+    method: "delete",
+    summary: "Unlink a key from this deployment (removes it from the key's scopes)",
+    responses: { 200: json(ApiKey, "The key."), ...AUTH_ERRORS, ...CONFLICT_ERROR },
+  }),
+  async (c) => {
+    const params = c.req.valid("param");
+    const { project, deployment } = await projectAndDeployment(c, params, "write");
+    const key = await keyOrThrow(c.env.DB, project, params.key_id);
+    const linked = scopesOf(key, project.slug).includes(`${project.slug}/${deployment.slug}`);
+    if (!linked && key.all_deployments === 1) {
+      throw new ApiError(
+        "conflict",
+        `This key covers every deployment through '${project.slug}/*'; change its scopes to exclude one deployment.`,
+      );
+    }
+    if (!linked) throw new ApiError("not_found", "This key is not linked to this deployment.");
+    await unlinkKey(c.env.DB, project.id, key.id, deployment.id, auditContext(c));
+    return c.json(keyView(await keyOrThrow(c.env.DB, project, key.id), project.slug), 200);
+  },
+);

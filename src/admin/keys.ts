@@ -1,0 +1,260 @@
+/** /admin/v1/projects/{project}/keys — data-plane API keys (ik_live_…). The secret is shown once. */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { canonicalConditions } from "../authz/conditions";
+import type { Conditions } from "../authz/types";
+import type { AppBindings } from "../env";
+import { ApiError } from "../errors";
+import { generateSecret, startOf } from "../secrets/format";
+import { hashSecret } from "../secrets/hash";
+import { newId } from "../secrets/ids";
+import { getKey, insertKey, listKeys, revokeKey, rollKey, updateKey, type KeyRow, type KeyWithLinks } from "../store/keys";
+import type { ProjectRow } from "../store/projects";
+import { isoNow } from "../time";
+import { auditContext, projectFor } from "./guard";
+import {
+  AUTH_ERRORS,
+  CONFLICT_ERROR,
+  Description,
+  IdParam,
+  json,
+  jsonBody,
+  listSchema,
+  ListQuery,
+  Name,
+  page,
+  ProjectParams,
+  Timestamp,
+} from "./schemas";
+import { MAX_SCOPES, resolveScopes, scopesOf } from "./scopes";
+
+const ConditionsSchema = z
+  .strictObject({
+    ip_allow: z.array(z.string()).optional().openapi({ example: ["203.0.113.0/24", "2001:db8::/32"] }),
+    ip_deny: z.array(z.string()).optional(),
+    countries: z.array(z.string()).optional().openapi({ example: ["DE", "FR"] }),
+    asns: z.array(z.number().int()).optional().openapi({ example: [13335] }),
+    user_agents: z.array(z.string()).optional().openapi({ example: ["OpenAI/Python *"] }),
+    not_before: z.string().optional().openapi({ format: "date-time" }),
+    not_after: z.string().optional().openapi({ format: "date-time" }),
+  })
+  .openapi("Conditions");
+
+export const ApiKey = z
+  .object({
+    id: z.string(),
+    object: z.literal("api_key"),
+    project: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    start: z.string().openapi({ description: "The first 12 characters of the secret." }),
+    scopes: z.array(z.string()).openapi({ example: ["acme/llama", "acme/*"] }),
+    conditions: ConditionsSchema,
+    expires_at: z.string().nullable(),
+    revoked_at: z.string().nullable(),
+    last_used_at: z.string().nullable().openapi({ description: "Reflects a use within 10 s (writes are coalesced)." }),
+    request_count: z.number().int().openapi({ description: "Allowed requests, counted like last_used_at." }),
+    created_at: z.string(),
+  })
+  .openapi("ApiKey");
+const ApiKeyWithSecret = ApiKey.extend({
+  key: z.string().openapi({ description: "The secret. Shown only in this response; store it now." }),
+}).openapi("ApiKeyWithSecret");
+
+const Scopes = z.array(z.string().max(200)).max(MAX_SCOPES);
+const CreateKey = z
+  .strictObject({
+    name: Name,
+    description: Description.optional(),
+    expires_at: Timestamp.nullable().optional(),
+    scopes: Scopes,
+    conditions: ConditionsSchema.optional(),
+  })
+  .openapi("CreateApiKey");
+const UpdateKey = z
+  .strictObject({
+    name: Name.optional(),
+    description: Description.nullable().optional(),
+    expires_at: Timestamp.nullable().optional(),
+    scopes: Scopes.optional(),
+    conditions: ConditionsSchema.optional(),
+  })
+  .openapi("UpdateApiKey");
+export const MAX_GRACE_SECONDS = 7 * 24 * 3600;
+const RollKey = z
+  .strictObject({ grace_seconds: z.number().int().min(0).max(MAX_GRACE_SECONDS).optional() })
+  .openapi("RollApiKey");
+
+export function keyView(row: KeyWithLinks, projectSlug: string): z.infer<typeof ApiKey> {
+  return {
+    id: row.id,
+    object: "api_key",
+    project: projectSlug,
+    name: row.name,
+    description: row.description,
+    start: row.start,
+    scopes: scopesOf(row, projectSlug),
+    conditions: JSON.parse(row.conditions) as Conditions,
+    expires_at: row.expires_at,
+    revoked_at: row.revoked_at,
+    last_used_at: row.last_used_at,
+    request_count: row.request_count,
+    created_at: row.created_at,
+  };
+}
+
+function checkedConditions(input: unknown): string {
+  const result = canonicalConditions(input ?? {});
+  if (!result.ok) throw new ApiError("invalid_request", `Invalid '${result.param}': ${result.message}.`, result.param);
+  return JSON.stringify(result.value);
+}
+
+export async function keyOrThrow(db: D1Database, project: ProjectRow, keyId: string): Promise<KeyWithLinks> {
+  const row = await getKey(db, project.id, keyId);
+  if (!row) throw new ApiError("not_found", `No key '${keyId}' in this project.`);
+  return row;
+}
+
+const tags = ["API keys"];
+const KeyParams = ProjectParams.extend({ key_id: IdParam("key_id") });
+export const keys = new OpenAPIHono<AppBindings>();
+
+keys.openapi(
+  createRoute({
+    method: "post",
+    path: "/projects/{project}/keys",
+    tags,
+    summary: "Create an API key (the secret `key` is in this response only)",
+    request: { params: ProjectParams, ...jsonBody(CreateKey) },
+    responses: { 201: json(ApiKeyWithSecret, "The key, with its secret."), ...AUTH_ERRORS },
+  }),
+  async (c) => {
+    const project = await projectFor(c, c.req.valid("param").project, "write");
+    const body = c.req.valid("json");
+    const conditions = checkedConditions(body.conditions);
+    const scopes = await resolveScopes(c.env.DB, project, body.scopes);
+    const secret = generateSecret("api_key");
+    const row: KeyRow = {
+      id: newId("key"),
+      project_id: project.id,
+      name: body.name,
+      description: body.description ?? null,
+      start: startOf(secret),
+      all_deployments: scopes.allDeployments ? 1 : 0,
+      conditions,
+      expires_at: body.expires_at ?? null,
+      revoked_at: null,
+      last_used_at: null,
+      request_count: 0,
+      created_at: isoNow(),
+    };
+    await insertKey(c.env.DB, row, await hashSecret(secret, c.env.KEY_PEPPER), scopes.deploymentIds, auditContext(c));
+    return c.json({ ...keyView(await keyOrThrow(c.env.DB, project, row.id), project.slug), key: secret }, 201);
+  },
+);
+
+keys.openapi(
+  createRoute({
+    method: "get",
+    path: "/projects/{project}/keys",
+    tags,
+    summary: "List API keys",
+    request: { params: ProjectParams, query: ListQuery },
+    responses: { 200: json(listSchema(ApiKey, "ApiKeyList"), "A page of keys."), ...AUTH_ERRORS },
+  }),
+  async (c) => {
+    const project = await projectFor(c, c.req.valid("param").project, "read");
+    const { limit, cursor } = c.req.valid("query");
+    const result = page(await listKeys(c.env.DB, project.id, cursor ?? null, limit + 1), limit);
+    return c.json({ object: "list" as const, ...result, data: result.data.map((r) => keyView(r, project.slug)) }, 200);
+  },
+);
+
+const one = { path: "/projects/{project}/keys/{key_id}", tags, request: { params: KeyParams } } as const;
+
+keys.openapi(
+  createRoute({ ...one, method: "get", summary: "Get an API key", responses: { 200: json(ApiKey, "The key."), ...AUTH_ERRORS } }),
+  async (c) => {
+    const params = c.req.valid("param");
+    const project = await projectFor(c, params.project, "read");
+    return c.json(keyView(await keyOrThrow(c.env.DB, project, params.key_id), project.slug), 200);
+  },
+);
+
+keys.openapi(
+  createRoute({
+    ...one,
+    method: "patch",
+    summary: "Update an API key (scopes and conditions are replaced as a whole)",
+    request: { ...one.request, ...jsonBody(UpdateKey) },
+    responses: { 200: json(ApiKey, "The key."), ...AUTH_ERRORS },
+  }),
+  async (c) => {
+    const params = c.req.valid("param");
+    const project = await projectFor(c, params.project, "write");
+    const current = await keyOrThrow(c.env.DB, project, params.key_id);
+    const patch = c.req.valid("json");
+    const next: KeyRow = { ...current };
+    if (patch.name !== undefined) next.name = patch.name;
+    if (patch.description !== undefined) next.description = patch.description;
+    if (patch.expires_at !== undefined) next.expires_at = patch.expires_at;
+    if (patch.conditions !== undefined) next.conditions = checkedConditions(patch.conditions);
+    let deploymentIds: string[] | null = null;
+    if (patch.scopes !== undefined) {
+      const scopes = await resolveScopes(c.env.DB, project, patch.scopes);
+      next.all_deployments = scopes.allDeployments ? 1 : 0;
+      deploymentIds = scopes.deploymentIds;
+    }
+    await updateKey(c.env.DB, next, deploymentIds, auditContext(c));
+    return c.json(keyView(await keyOrThrow(c.env.DB, project, current.id), project.slug), 200);
+  },
+);
+
+keys.openapi(
+  createRoute({
+    ...one,
+    method: "delete",
+    summary: "Revoke an API key (the next request with it gets 401)",
+    responses: { 200: json(ApiKey, "The revoked key."), ...AUTH_ERRORS },
+  }),
+  async (c) => {
+    const params = c.req.valid("param");
+    const project = await projectFor(c, params.project, "write");
+    const current = await keyOrThrow(c.env.DB, project, params.key_id);
+    if (current.revoked_at === null) await revokeKey(c.env.DB, project.id, current.id, isoNow(), auditContext(c));
+    return c.json(keyView(await keyOrThrow(c.env.DB, project, current.id), project.slug), 200);
+  },
+);
+
+keys.openapi(
+  createRoute({
+    method: "post",
+    path: "/projects/{project}/keys/{key_id}/roll",
+    tags,
+    summary: "Roll an API key: a new secret now, the old one working for grace_seconds more (never past expiry)",
+    request: { params: KeyParams, ...jsonBody(RollKey) },
+    responses: { 201: json(ApiKeyWithSecret, "The key, with its new secret."), ...AUTH_ERRORS, ...CONFLICT_ERROR },
+  }),
+  async (c) => {
+    const params = c.req.valid("param");
+    const project = await projectFor(c, params.project, "write");
+    const current = await keyOrThrow(c.env.DB, project, params.key_id);
+    const revoked = new ApiError("conflict", "A revoked key cannot be rolled; create a new key.");
+    if (current.revoked_at !== null) throw revoked;
+    const grace = c.req.valid("json").grace_seconds ?? 0;
+    const now = Date.now();
+    const secret = generateSecret("api_key");
+    const retireAt = grace > 0 ? isoNow(now + grace * 1000) : null;
+    const rolled = await rollKey(
+      c.env.DB,
+      project.id,
+      current.id,
+      await hashSecret(secret, c.env.KEY_PEPPER),
+      startOf(secret),
+      isoNow(now),
+      retireAt,
+      auditContext(c),
+    );
+    if (!rolled) throw revoked;
+    return c.json({ ...keyView(await keyOrThrow(c.env.DB, project, current.id), project.slug), key: secret }, 201);
+  },
+);

@@ -1,0 +1,66 @@
+/**
+ * Write-time checks for a deployment's origin (contract: "Origins must be https URLs on public hosts").
+ * keygate never resolves DNS here; it refuses what is private by its form: IP literals outside public unicast
+ * space, and names that only resolve inside a network. In production Workers cannot reach private addresses
+ * anyway; this check makes the mistake a clear 400 instead of a 502 later. ALLOW_PRIVATE_ORIGINS=true (local
+ * development) allows http and loopback/private hosts.
+ */
+import ipaddr from "ipaddr.js";
+import { isReservedOriginHeader } from "../gateway/headers";
+
+const PRIVATE_SUFFIXES = [".localhost", ".local", ".internal", ".lan", ".home.arpa", ".intranet", ".corp"];
+
+function isPrivateHost(hostname: string): boolean {
+  const host = hostname.startsWith("[") ? hostname.slice(1, -1) : hostname;
+  if (ipaddr.isValid(host)) {
+    let addr = ipaddr.parse(host);
+    if (addr.kind() === "ipv6" && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
+      addr = (addr as ipaddr.IPv6).toIPv4Address();
+    }
+    return addr.range() !== "unicast";
+  }
+  // A single label ("vllm", "localhost") only resolves through a local resolver or /etc/hosts.
+  if (!host.includes(".")) return true;
+  return PRIVATE_SUFFIXES.some((suffix) => host.endsWith(suffix));
+}
+
+/** The canonical origin URL (no trailing slash), or an error message. */
+export function checkOriginUrl(raw: string, allowPrivate: boolean): { url: string } | { error: string } {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { error: "is not an absolute URL" };
+  }
+  if (url.protocol !== "https:" && !(allowPrivate && url.protocol === "http:")) {
+    return { error: allowPrivate ? "must be an http or https URL" : "must be an https URL" };
+  }
+  if (url.username || url.password) return { error: "must not contain credentials; use origin.headers" };
+  if (url.search || url.hash) return { error: "must not have a query string or fragment" };
+  if (!allowPrivate && isPrivateHost(url.hostname)) {
+    return { error: "must be a public host (private and loopback hosts need ALLOW_PRIVATE_ORIGINS=true)" };
+  }
+  return { url: url.href.replace(/\/+$/, "") };
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// RFC 9110 §5.5: a field value is visible ASCII, space and tab; no CR, LF or NUL (header injection).
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+export const MAX_ORIGIN_HEADERS = 32;
+
+/** An error message for the first bad origin header, with the field path to name in `param`. */
+export function checkOriginHeaders(headers: Record<string, string>): { param: string; error: string } | null {
+  const names = Object.keys(headers);
+  if (names.length > MAX_ORIGIN_HEADERS) return { param: "origin.headers", error: `at most ${MAX_ORIGIN_HEADERS}` };
+  const seen = new Set<string>();
+  for (const name of names) {
+    const param = `origin.headers.${name}`;
+    if (!HEADER_NAME.test(name)) return { param, error: "is not a valid header name" };
+    if (isReservedOriginHeader(name)) return { param, error: "is managed by the connection and cannot be set" };
+    if (seen.has(name.toLowerCase())) return { param, error: "is given twice (header names are case-insensitive)" };
+    seen.add(name.toLowerCase());
+    const value = headers[name] ?? "";
+    if (value.length > 8192 || !HEADER_VALUE.test(value)) return { param, error: "is not a valid header value" };
+  }
+  return null;
+}

@@ -1,0 +1,116 @@
+/** /admin/v1/projects — tenants. Creating one needs the root admin; a token sees only its own. */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppBindings } from "../env";
+import { ApiError } from "../errors";
+import { newId } from "../secrets/ids";
+import { deleteProject, insertProject, listProjects, renameProject, type ProjectRow } from "../store/projects";
+import { isoNow } from "../time";
+import { auditContext, projectFor, requireRoot } from "./guard";
+import { AUTH_ERRORS, CONFLICT_ERROR, json, jsonBody, listSchema, ListQuery, Name, page, ProjectParams, Slug } from "./schemas";
+
+export const Project = z
+  .object({
+    id: z.string().openapi({ example: "prj_01jcz9x7k2m3n4p5q6r7s8t9v0" }),
+    object: z.literal("project"),
+    slug: z.string().openapi({ example: "acme" }),
+    name: z.string(),
+    created_at: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("Project");
+
+export function projectView(row: ProjectRow): z.infer<typeof Project> {
+  return { id: row.id, object: "project", slug: row.slug, name: row.name, created_at: row.created_at };
+}
+
+const CreateProject = z.strictObject({ slug: Slug, name: Name.optional() }).openapi("CreateProject");
+const UpdateProject = z.strictObject({ name: Name.optional() }).openapi("UpdateProject");
+const tags = ["Projects"];
+
+export const projects = new OpenAPIHono<AppBindings>();
+
+projects.openapi(
+  createRoute({
+    method: "post",
+    path: "/projects",
+    tags,
+    summary: "Create a project (root admin only)",
+    request: jsonBody(CreateProject),
+    responses: { 201: json(Project, "The project."), ...AUTH_ERRORS, ...CONFLICT_ERROR },
+  }),
+  async (c) => {
+    requireRoot(c, "create projects");
+    const body = c.req.valid("json");
+    const row: ProjectRow = { id: newId("prj"), slug: body.slug, name: body.name ?? body.slug, created_at: isoNow() };
+    try {
+      await insertProject(c.env.DB, row, auditContext(c));
+    } catch (err) {
+      if (err instanceof ApiError && err.code === "conflict") {
+        throw new ApiError("conflict", `The project slug '${body.slug}' is taken.`, "slug");
+      }
+      throw err;
+    }
+    return c.json(projectView(row), 201);
+  },
+);
+
+projects.openapi(
+  createRoute({
+    method: "get",
+    path: "/projects",
+    tags,
+    summary: "List projects (a management token sees only its own)",
+    request: { query: ListQuery },
+    responses: { 200: json(listSchema(Project, "ProjectList"), "A page of projects."), ...AUTH_ERRORS },
+  }),
+  async (c) => {
+    const { limit, cursor } = c.req.valid("query");
+    const principal = c.get("principal");
+    const onlyId = principal.kind === "token" ? principal.projectId : null;
+    const rows = await listProjects(c.env.DB, cursor ?? null, limit + 1, onlyId);
+    const result = page(rows, limit);
+    return c.json({ object: "list" as const, ...result, data: result.data.map(projectView) }, 200);
+  },
+);
+
+const projectRoute = { path: "/projects/{project}", tags, request: { params: ProjectParams } } as const;
+
+projects.openapi(
+  createRoute({
+    ...projectRoute,
+    method: "get",
+    summary: "Get a project",
+    responses: { 200: json(Project, "The project."), ...AUTH_ERRORS },
+  }),
+  async (c) => c.json(projectView(await projectFor(c, c.req.valid("param").project, "read")), 200),
+);
+
+projects.openapi(
+  createRoute({
+    ...projectRoute,
+    method: "patch",
+    summary: "Rename a project (the slug is part of every URL and never changes)",
+    request: { ...projectRoute.request, ...jsonBody(UpdateProject) },
+    responses: { 200: json(Project, "The project."), ...AUTH_ERRORS },
+  }),
+  async (c) => {
+    const project = await projectFor(c, c.req.valid("param").project, "write");
+    const { name } = c.req.valid("json");
+    if (name === undefined || name === project.name) return c.json(projectView(project), 200);
+    await renameProject(c.env.DB, project.id, name, auditContext(c));
+    return c.json(projectView({ ...project, name }), 200);
+  },
+);
+
+projects.openapi(
+  createRoute({
+    ...projectRoute,
+    method: "delete",
+    summary: "Delete a project with its deployments, keys and tokens",
+    responses: { 200: json(Project, "The deleted project."), ...AUTH_ERRORS },
+  }),
+  async (c) => {
+    const project = await projectFor(c, c.req.valid("param").project, "write");
+    await deleteProject(c.env.DB, project.id, auditContext(c));
+    return c.json(projectView(project), 200);
+  },
+);

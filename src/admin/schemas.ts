@@ -1,0 +1,83 @@
+/**
+ * Schemas shared by the admin resources, and the error schemas generated from the one error union
+ * (src/errors.ts), so the OpenAPI document cannot name a code the code never sends.
+ */
+import { z } from "@hono/zod-openapi";
+import { ERROR_CODES, type ErrorCode } from "../errors";
+
+export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export const Slug = z.string().regex(SLUG_PATTERN, "must match ^[a-z0-9][a-z0-9-]{0,62}$");
+export const Name = z.string().trim().min(1).max(200);
+export const Description = z.string().max(2000);
+/** RFC 3339 with an explicit offset; stored and returned as UTC with milliseconds. */
+export const Timestamp = z.iso
+  .datetime({ offset: true })
+  .transform((value) => new Date(value).toISOString())
+  .openapi({ type: "string", format: "date-time", example: "2026-12-31T23:59:59Z" });
+
+export const ProjectParams = z.object({ project: Slug.openapi({ param: { name: "project", in: "path" } }) });
+export const DeploymentParams = ProjectParams.extend({
+  deployment: Slug.openapi({ param: { name: "deployment", in: "path" } }),
+});
+export const IdParam = (name: string) =>
+  z.string().regex(/^[a-z]{3}_[0-9a-z]{26}$/, "is not a valid id").openapi({ param: { name, in: "path" } });
+
+export const MAX_PAGE_SIZE = 100;
+export const ListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(20).openapi({ example: 20 }),
+  cursor: z
+    .string()
+    .regex(/^[a-z]{3}_[0-9a-z]{26}$/, "is not a cursor this API returned")
+    .optional()
+    .openapi({ description: "`next_cursor` of the previous page" }),
+});
+
+export function listSchema<T extends z.ZodTypeAny>(item: T, name: string) {
+  return z
+    .object({
+      object: z.literal("list"),
+      data: z.array(item),
+      has_more: z.boolean(),
+      next_cursor: z.string().nullable(),
+    })
+    .openapi(name);
+}
+
+/** Fetches one more row than asked, to know whether another page exists without a count query. */
+export function page<T extends { id: string }>(rows: T[], limit: number) {
+  const hasMore = rows.length > limit;
+  const data = hasMore ? rows.slice(0, limit) : rows;
+  return { data, has_more: hasMore, next_cursor: hasMore ? (data.at(-1)?.id ?? null) : null };
+}
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      message: z.string(),
+      type: z.string(),
+      code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
+      param: z.string().nullable(),
+    }),
+  })
+  .openapi("Error");
+
+const jsonError = (description: string) => ({ description, content: { "application/json": { schema: ErrorSchema } } });
+
+/** The error responses every authenticated admin route can give. */
+export const AUTH_ERRORS = {
+  400: jsonError("Invalid request: `param` names the field."),
+  401: jsonError("missing_api_key, invalid_api_key or expired_api_key."),
+  403: jsonError("wrong_credential_type, project_scope_mismatch or scope_insufficient."),
+  404: jsonError("Not found."),
+  503: jsonError("store_unavailable: the store failed; nothing was changed."),
+} as const;
+export const CONFLICT_ERROR = { 409: jsonError("conflict: taken, or not allowed in the current state.") } as const;
+
+export function json<T extends z.ZodTypeAny>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+export function jsonBody<T extends z.ZodTypeAny>(schema: T) {
+  return { body: { required: true, content: { "application/json": { schema } } } };
+}

@@ -1,0 +1,127 @@
+/**
+ * /admin/v1/projects/{project}/tokens — management tokens (ik_sdk_…), bound to one project.
+ * A token never mints a token broader than itself: a read-only token cannot write at all, and a token's
+ * children cannot outlive it.
+ */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppBindings } from "../env";
+import { ApiError } from "../errors";
+import { generateSecret, startOf } from "../secrets/format";
+import { hashSecret } from "../secrets/hash";
+import { newId } from "../secrets/ids";
+import { getToken, insertToken, listTokens, revokeToken, type TokenRow } from "../store/tokens";
+import { isoNow } from "../time";
+import { auditContext, projectFor } from "./guard";
+import { AUTH_ERRORS, IdParam, json, jsonBody, listSchema, ListQuery, Name, page, ProjectParams, Timestamp } from "./schemas";
+
+export const Token = z
+  .object({
+    id: z.string(),
+    object: z.literal("management_token"),
+    project: z.string(),
+    name: z.string(),
+    role: z.enum(["full", "read_only"]),
+    start: z.string(),
+    expires_at: z.string().nullable(),
+    revoked_at: z.string().nullable(),
+    created_at: z.string(),
+  })
+  .openapi("ManagementToken");
+const TokenWithSecret = Token.extend({
+  token: z.string().openapi({ description: "The secret. Shown only in this response; store it now." }),
+}).openapi("ManagementTokenWithSecret");
+
+const CreateToken = z
+  .strictObject({ name: Name, role: z.enum(["full", "read_only"]), expires_at: Timestamp.nullable().optional() })
+  .openapi("CreateManagementToken");
+
+function tokenView(row: TokenRow, projectSlug: string): z.infer<typeof Token> {
+  return {
+    id: row.id,
+    object: "management_token",
+    project: projectSlug,
+    name: row.name,
+    role: row.role,
+    start: row.start,
+    expires_at: row.expires_at,
+    revoked_at: row.revoked_at,
+    created_at: row.created_at,
+  };
+}
+
+const tags = ["Management tokens"];
+export const tokens = new OpenAPIHono<AppBindings>();
+
+tokens.openapi(
+  createRoute({
+    method: "post",
+    path: "/projects/{project}/tokens",
+    tags,
+    summary: "Create a management token (the secret `token` is in this response only)",
+    request: { params: ProjectParams, ...jsonBody(CreateToken) },
+    responses: { 201: json(TokenWithSecret, "The token, with its secret."), ...AUTH_ERRORS },
+  }),
+  async (c) => {
+    const project = await projectFor(c, c.req.valid("param").project, "write");
+    const body = c.req.valid("json");
+    let expiresAt = body.expires_at ?? null;
+    const principal = c.get("principal");
+    if (principal.kind === "token" && principal.expiresAt !== null) {
+      // Omitted: the child inherits its parent's expiry. Later than the parent's: refused, not silently cut.
+      if (expiresAt === null) expiresAt = principal.expiresAt;
+      else if (expiresAt > principal.expiresAt) {
+        throw new ApiError("scope_insufficient", "A token cannot create a token that outlives it.", "expires_at");
+      }
+    }
+    const secret = generateSecret("management_token");
+    const row: TokenRow = {
+      id: newId("tok"),
+      project_id: project.id,
+      name: body.name,
+      role: body.role,
+      start: startOf(secret),
+      expires_at: expiresAt,
+      revoked_at: null,
+      created_at: isoNow(),
+    };
+    await insertToken(c.env.DB, row, await hashSecret(secret, c.env.KEY_PEPPER), auditContext(c));
+    return c.json({ ...tokenView(row, project.slug), token: secret }, 201);
+  },
+);
+
+tokens.openapi(
+  createRoute({
+    method: "get",
+    path: "/projects/{project}/tokens",
+    tags,
+    summary: "List management tokens",
+    request: { params: ProjectParams, query: ListQuery },
+    responses: { 200: json(listSchema(Token, "ManagementTokenList"), "A page of tokens."), ...AUTH_ERRORS },
+  }),
+  async (c) => {
+    const project = await projectFor(c, c.req.valid("param").project, "read");
+    const { limit, cursor } = c.req.valid("query");
+    const result = page(await listTokens(c.env.DB, project.id, cursor ?? null, limit + 1), limit);
+    return c.json({ object: "list" as const, ...result, data: result.data.map((r) => tokenView(r, project.slug)) }, 200);
+  },
+);
+
+tokens.openapi(
+  createRoute({
+    method: "delete",
+    path: "/projects/{project}/tokens/{token_id}",
+    tags,
+    summary: "Revoke a management token",
+    request: { params: ProjectParams.extend({ token_id: IdParam("token_id") }) },
+    responses: { 200: json(Token, "The revoked token."), ...AUTH_ERRORS },
+  }),
+  async (c) => {
+    const params = c.req.valid("param");
+    const project = await projectFor(c, params.project, "write");
+    const found = await getToken(c.env.DB, project.id, params.token_id);
+    if (!found) throw new ApiError("not_found", `No token '${params.token_id}' in this project.`);
+    if (found.revoked_at === null) await revokeToken(c.env.DB, project.id, found.id, isoNow(), auditContext(c));
+    const row = (await getToken(c.env.DB, project.id, found.id)) ?? found;
+    return c.json(tokenView(row, project.slug), 200);
+  },
+);

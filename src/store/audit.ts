@@ -1,0 +1,65 @@
+/** The audit log: one event per mutation, written in the same batch as the change it records. */
+import { newId } from "../secrets/ids";
+import { isoNow } from "../time";
+import { all } from "./db";
+
+/** Who made a change and in which request; passed to every store write. */
+export interface AuditContext {
+  actor: string;
+  requestId: string;
+}
+
+export interface AuditRow {
+  id: string;
+  project_id: string;
+  actor: string;
+  action: string;
+  target: string;
+  request_id: string;
+  created_at: string;
+}
+
+/** Never pass a secret, hash or header value as `target`: ids only. */
+export function auditStatement(
+  db: D1Database,
+  projectId: string,
+  ctx: AuditContext,
+  action: string,
+  target: string,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      "INSERT INTO audit_events (id, project_id, actor, action, target, request_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(newId("evt"), projectId, ctx.actor, action, target, ctx.requestId, isoNow());
+}
+
+/**
+ * An audit row written only if the statement just before it in the batch changed a row (SQLite's changes()),
+ * so an idempotent repeat (revoking what is already revoked) records nothing.
+ */
+export function auditIfChangedStatement(
+  db: D1Database,
+  projectId: string,
+  ctx: AuditContext,
+  action: string,
+  target: string,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO audit_events (id, project_id, actor, action, target, request_id, created_at)
+       SELECT ?, ?, ?, ?, ?, ?, ? WHERE changes() = 1`,
+    )
+    .bind(newId("evt"), projectId, ctx.actor, action, target, ctx.requestId, isoNow());
+}
+
+/** Newest first; `beforeId` is the last id of the previous page. */
+export function listAudit(db: D1Database, projectId: string, beforeId: string | null, limit: number) {
+  return all<AuditRow>(
+    db
+      .prepare(
+        `SELECT * FROM audit_events WHERE project_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3`,
+      )
+      .bind(projectId, beforeId, limit),
+  );
+}

@@ -1,0 +1,44 @@
+/**
+ * The one place that talks to D1 directly. Every failure leaves here as an ApiError:
+ *   UNIQUE constraint violations → 409 conflict (the slug or hash is taken),
+ *   anything else → 503 store_unavailable (fail closed: a request is never allowed without the store).
+ * The raw D1 message goes to `cause` for logs, never to the client.
+ */
+import { ApiError } from "../errors";
+
+function translate(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (/UNIQUE constraint failed/i.test(message)) return new ApiError("conflict", undefined, null, { cause: err });
+  return new ApiError("store_unavailable", undefined, null, { cause: err });
+}
+
+export async function first<T>(stmt: D1PreparedStatement): Promise<T | null> {
+  try {
+    return await stmt.first<T>();
+  } catch (err) {
+    throw translate(err);
+  }
+}
+
+export async function all<T>(stmt: D1PreparedStatement): Promise<T[]> {
+  try {
+    return (await stmt.all<T>()).results;
+  } catch (err) {
+    throw translate(err);
+  }
+}
+
+/** Writes that belong together commit together: D1 runs a batch as one transaction. */
+export async function batch(db: D1Database, statements: D1PreparedStatement[]): Promise<D1Result[]> {
+  try {
+    return await db.batch(statements);
+  } catch (err) {
+    throw translate(err);
+  }
+}
+
+/** Changes of the statement at `index` of a batch result. */
+export function changes(results: D1Result[], index: number): number {
+  return results[index]?.meta.changes ?? 0;
+}

@@ -1,0 +1,111 @@
+/** SQL for deployments. Every statement is filtered by project_id. */
+import { auditStatement, type AuditContext } from "./audit";
+import { all, batch, changes, first } from "./db";
+
+export interface DeploymentRow {
+  id: string;
+  project_id: string;
+  slug: string;
+  name: string;
+  origin_url: string;
+  /** JSON object: name → value. */
+  origin_headers: string;
+  model: string | null;
+  /** JSON array. */
+  allowed_paths: string;
+  auth_enabled: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export function getDeployment(db: D1Database, projectId: string, slug: string) {
+  return first<DeploymentRow>(
+    db.prepare("SELECT * FROM deployments WHERE project_id = ? AND slug = ?").bind(projectId, slug),
+  );
+}
+
+export function getDeploymentsBySlugs(db: D1Database, projectId: string, slugs: string[]) {
+  if (slugs.length === 0) return Promise.resolve([]);
+  return all<Pick<DeploymentRow, "id" | "slug">>(
+    db
+      .prepare(
+        `SELECT id, slug FROM deployments WHERE project_id = ? AND slug IN (SELECT value FROM json_each(?))`,
+      )
+      .bind(projectId, JSON.stringify(slugs)),
+  );
+}
+
+export function listDeployments(db: D1Database, projectId: string, afterId: string | null, limit: number) {
+  return all<DeploymentRow>(
+    db
+      .prepare(`SELECT * FROM deployments WHERE project_id = ?1 AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3`)
+      .bind(projectId, afterId, limit),
+  );
+}
+
+const COLUMNS =
+  "id, project_id, slug, name, origin_url, origin_headers, model, allowed_paths, auth_enabled, created_at, updated_at";
+
+export async function insertDeployment(db: D1Database, row: DeploymentRow, audit: AuditContext): Promise<void> {
+  await batch(db, [
+    db
+      .prepare(`INSERT INTO deployments (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .bind(
+        row.id,
+        row.project_id,
+        row.slug,
+        row.name,
+        row.origin_url,
+        row.origin_headers,
+        row.model,
+        row.allowed_paths,
+        row.auth_enabled,
+        row.created_at,
+        row.updated_at,
+      ),
+    auditStatement(db, row.project_id, audit, "deployment.create", row.id),
+  ]);
+}
+
+/** Writes every mutable column; the caller merged the patch into the current row. */
+export async function updateDeployment(db: D1Database, row: DeploymentRow, audit: AuditContext): Promise<boolean> {
+  const results = await batch(db, [
+    db
+      .prepare(
+        `UPDATE deployments SET name = ?, origin_url = ?, origin_headers = ?, model = ?, allowed_paths = ?,
+           auth_enabled = ?, updated_at = ? WHERE id = ? AND project_id = ?`,
+      )
+      .bind(
+        row.name,
+        row.origin_url,
+        row.origin_headers,
+        row.model,
+        row.allowed_paths,
+        row.auth_enabled,
+        row.updated_at,
+        row.id,
+        row.project_id,
+      ),
+    auditStatement(db, row.project_id, audit, "deployment.update", row.id),
+  ]);
+  return changes(results, 0) === 1;
+}
+
+/** The deployment leaves every key's scopes with it (its link rows go in the same transaction). */
+export async function deleteDeployment(
+  db: D1Database,
+  projectId: string,
+  id: string,
+  audit: AuditContext,
+): Promise<void> {
+  await batch(db, [
+    db
+      .prepare(
+        `DELETE FROM api_key_deployments WHERE deployment_id = ?
+           AND deployment_id IN (SELECT id FROM deployments WHERE project_id = ?)`,
+      )
+      .bind(id, projectId),
+    db.prepare("DELETE FROM deployments WHERE id = ? AND project_id = ?").bind(id, projectId),
+    auditStatement(db, projectId, audit, "deployment.delete", id),
+  ]);
+}

@@ -1,0 +1,61 @@
+/** SQL for projects. Deleting a project deletes what it owns in the same transaction. */
+import { auditStatement, type AuditContext } from "./audit";
+import { all, batch, first } from "./db";
+
+export interface ProjectRow {
+  id: string;
+  slug: string;
+  name: string;
+  created_at: string;
+}
+
+export function getProjectBySlug(db: D1Database, slug: string) {
+  return first<ProjectRow>(db.prepare("SELECT * FROM projects WHERE slug = ?").bind(slug));
+}
+
+/** `onlyId` restricts the list to one project (what a management token may see). */
+export function listProjects(db: D1Database, afterId: string | null, limit: number, onlyId: string | null) {
+  return all<ProjectRow>(
+    db
+      .prepare(
+        `SELECT * FROM projects WHERE (?1 IS NULL OR id > ?1) AND (?2 IS NULL OR id = ?2) ORDER BY id LIMIT ?3`,
+      )
+      .bind(afterId, onlyId, limit),
+  );
+}
+
+export async function insertProject(db: D1Database, row: ProjectRow, audit: AuditContext): Promise<void> {
+  await batch(db, [
+    db.prepare("INSERT INTO projects (id, slug, name, created_at) VALUES (?, ?, ?, ?)").bind(
+      row.id,
+      row.slug,
+      row.name,
+      row.created_at,
+    ),
+    auditStatement(db, row.id, audit, "project.create", row.id),
+  ]);
+}
+
+export async function renameProject(db: D1Database, id: string, name: string, audit: AuditContext): Promise<void> {
+  await batch(db, [
+    db.prepare("UPDATE projects SET name = ? WHERE id = ?").bind(name, id),
+    auditStatement(db, id, audit, "project.update", id),
+  ]);
+}
+
+/**
+ * Children are deleted explicitly rather than trusting ON DELETE CASCADE alone, so the outcome does not
+ * depend on the foreign_keys pragma. Audit events stay: history outlives what it describes.
+ */
+export async function deleteProject(db: D1Database, id: string, audit: AuditContext): Promise<void> {
+  const byProjectKeys = "key_id IN (SELECT id FROM api_keys WHERE project_id = ?)";
+  await batch(db, [
+    db.prepare(`DELETE FROM api_key_deployments WHERE ${byProjectKeys}`).bind(id),
+    db.prepare(`DELETE FROM api_key_secrets WHERE ${byProjectKeys}`).bind(id),
+    db.prepare("DELETE FROM api_keys WHERE project_id = ?").bind(id),
+    db.prepare("DELETE FROM deployments WHERE project_id = ?").bind(id),
+    db.prepare("DELETE FROM management_tokens WHERE project_id = ?").bind(id),
+    db.prepare("DELETE FROM projects WHERE id = ?").bind(id),
+    auditStatement(db, id, audit, "project.delete", id),
+  ]);
+}
