@@ -3,6 +3,7 @@
  * (src/errors.ts), so the OpenAPI document cannot name a code the code never sends.
  */
 import { z } from "@hono/zod-openapi";
+import { parseRfc3339 } from "../authz/conditions";
 import { ERROR_CODES, type ErrorCode } from "../errors";
 
 export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -11,9 +12,10 @@ export const Slug = z.string().regex(SLUG_PATTERN, "must match ^[a-z0-9][a-z0-9-
 export const Name = z.string().trim().min(1).max(200);
 export const Description = z.string().max(2000);
 /** RFC 3339 with an explicit offset; stored and returned as UTC with milliseconds. */
-export const Timestamp = z.iso
-  .datetime({ offset: true })
-  .transform((value) => new Date(value).toISOString())
+export const Timestamp = z
+  .string()
+  .refine((value) => parseRfc3339(value) !== null, "must be an RFC 3339 date-time such as 2026-12-31T23:59:59Z")
+  .transform((value) => new Date(parseRfc3339(value) ?? 0).toISOString())
   .openapi({ type: "string", format: "date-time", example: "2026-12-31T23:59:59Z" });
 
 export const ProjectParams = z.object({ project: Slug.openapi({ param: { name: "project", in: "path" } }) });

@@ -1,0 +1,190 @@
+import { describe, expect, it } from "vitest";
+import { compileConditions } from "../../src/authz/conditions";
+import { authorize, evaluateConditions } from "../../src/authz/decide";
+import type { Conditions, DeploymentRecord, KeyRecord, RequestFacts } from "../../src/authz/types";
+
+const NOW = Date.UTC(2025, 5, 1, 12);
+
+const deployment: DeploymentRecord = {
+  id: "dep_1",
+  projectId: "prj_1",
+  projectSlug: "acme",
+  slug: "llama",
+  originUrl: "https://origin.example",
+  originHeaders: {},
+  model: null,
+  allowedPaths: ["/v1/chat/completions"],
+  authEnabled: true,
+};
+
+const facts: RequestFacts = {
+  clientIp: "203.0.113.5",
+  country: "DE",
+  asn: 13335,
+  userAgent: "Terraform/1.9.0",
+};
+
+function makeKey(overrides: Partial<KeyRecord> = {}, conditions: Conditions = {}): KeyRecord {
+  return {
+    id: "key_1",
+    projectId: "prj_1",
+    projectSlug: "acme",
+    allDeployments: false,
+    deploymentIds: new Set(["dep_1"]),
+    expiresAt: null,
+    revokedAt: null,
+    secretRetireAt: null,
+    conditions: compileConditions(conditions),
+    ...overrides,
+  };
+}
+
+type Input = Parameters<typeof authorize>[0];
+const input = (overrides: Partial<Input> = {}): Input => ({
+  key: makeKey(),
+  deployment,
+  projectSlug: "acme",
+  facts,
+  now: NOW,
+  ...overrides,
+});
+
+/** The code of the decision, or "allow". */
+const outcome = (overrides: Partial<Input>) => {
+  const decision = authorize(input(overrides));
+  return decision.ok ? "allow" : decision.code;
+};
+
+describe("authorize", () => {
+  it("allows a plain key and names it", () => {
+    expect(authorize(input())).toEqual({ ok: true, keyId: "key_1" });
+  });
+
+  it.each<[string, Partial<Input>, string]>([
+    ["unknown key", { key: null }, "invalid_api_key"],
+    ["unknown key, even for a missing deployment", { key: null, deployment: null }, "invalid_api_key"],
+    ["revoked", { key: makeKey({ revokedAt: NOW - 1 }) }, "invalid_api_key"],
+    ["revoked in the future is still revoked", { key: makeKey({ revokedAt: NOW + 1000 }) }, "invalid_api_key"],
+    ["revoked beats expired", { key: makeKey({ revokedAt: NOW - 1, expiresAt: NOW - 1 }) }, "invalid_api_key"],
+    ["old secret inside its grace", { key: makeKey({ secretRetireAt: NOW + 1 }) }, "allow"],
+    ["old secret at the end of its grace", { key: makeKey({ secretRetireAt: NOW }) }, "invalid_api_key"],
+    ["old secret after its grace", { key: makeKey({ secretRetireAt: NOW - 1 }) }, "invalid_api_key"],
+    ["one millisecond before expires_at", { key: makeKey({ expiresAt: NOW + 1 }) }, "allow"],
+    ["at expires_at", { key: makeKey({ expiresAt: NOW }) }, "expired_api_key"],
+    ["after expires_at", { key: makeKey({ expiresAt: NOW - 1 }) }, "expired_api_key"],
+    ["expires_at set in the past at creation", { key: makeKey({ expiresAt: 0 }) }, "expired_api_key"],
+    ["expired beats another project", { key: makeKey({ expiresAt: NOW, projectSlug: "other" }) }, "expired_api_key"],
+    ["key of another project", { projectSlug: "other" }, "project_scope_mismatch"],
+    ["another project beats a missing deployment", { projectSlug: "other", deployment: null }, "project_scope_mismatch"],
+    ["missing deployment", { deployment: null }, "not_found"],
+    ["missing deployment beats scope", { deployment: null, key: makeKey({ deploymentIds: new Set() }) }, "not_found"],
+    ["not scoped to the deployment", { key: makeKey({ deploymentIds: new Set(["dep_2"]) }) }, "scope_insufficient"],
+    ["no scopes at all", { key: makeKey({ deploymentIds: new Set() }) }, "scope_insufficient"],
+    ["project wildcard", { key: makeKey({ allDeployments: true, deploymentIds: new Set() }) }, "allow"],
+    [
+      "scope beats conditions",
+      { key: makeKey({ deploymentIds: new Set() }, { ip_allow: ["10.0.0.0/8"] }) },
+      "scope_insufficient",
+    ],
+    ["conditions run last", { key: makeKey({}, { ip_allow: ["10.0.0.0/8"] }) }, "ip_not_allowed"],
+  ])("%s → %s", (_, overrides, expected) => {
+    expect(outcome(overrides)).toBe(expected);
+  });
+
+  it("gives every denial a reason", () => {
+    const decision = authorize(input({ key: null }));
+    expect(decision).toMatchObject({ ok: false, code: "invalid_api_key" });
+    if (!decision.ok) expect(decision.reason.length).toBeGreaterThan(0);
+  });
+});
+
+describe("evaluateConditions", () => {
+  const evaluate = (conditions: Conditions, requestFacts: Partial<RequestFacts> = {}, now = NOW) => {
+    const denial = evaluateConditions(compileConditions(conditions), { ...facts, ...requestFacts }, now);
+    return denial === null ? "allow" : denial.code;
+  };
+
+  it.each<[string, Conditions, Partial<RequestFacts>, string]>([
+    ["no conditions", {}, {}, "allow"],
+    ["no conditions, no facts", {}, { clientIp: null, country: null, asn: null, userAgent: null }, "allow"],
+    // IP rules
+    ["ip_allow match", { ip_allow: ["203.0.113.0/24"] }, {}, "allow"],
+    ["ip_allow miss", { ip_allow: ["198.51.100.0/24"] }, {}, "ip_not_allowed"],
+    ["ip_allow /0", { ip_allow: ["0.0.0.0/0"] }, {}, "allow"],
+    ["ip_allow IPv6 /0 does not cover IPv4", { ip_allow: ["::/0"] }, {}, "ip_not_allowed"],
+    ["ip_allow IPv4 matches a mapped client", { ip_allow: ["203.0.113.5/32"] }, { clientIp: "::ffff:203.0.113.5" }, "allow"],
+    ["ip_allow IPv4 matches a hex-mapped client", { ip_allow: ["203.0.113.0/24"] }, { clientIp: "::ffff:cb00:7105" }, "allow"],
+    ["ip_allow IPv6", { ip_allow: ["2001:db8::/32"] }, { clientIp: "2001:db8::42" }, "allow"],
+    ["ip_allow IPv6 with zone id", { ip_allow: ["fe80::/10"] }, { clientIp: "fe80::1%eth0" }, "allow"],
+    ["ip_allow IPv6 miss", { ip_allow: ["2001:db8::/32"] }, { clientIp: "2001:db9::1" }, "ip_not_allowed"],
+    ["ip_deny match", { ip_deny: ["203.0.113.5/32"] }, {}, "ip_not_allowed"],
+    ["ip_deny miss", { ip_deny: ["198.51.100.0/24"] }, {}, "allow"],
+    ["ip_deny matches a mapped client", { ip_deny: ["203.0.113.0/24"] }, { clientIp: "::ffff:203.0.113.5" }, "ip_not_allowed"],
+    ["deny wins over allow", { ip_allow: ["203.0.113.0/24"], ip_deny: ["203.0.113.5/32"] }, {}, "ip_not_allowed"],
+    ["allow and deny, outside deny", { ip_allow: ["203.0.113.0/24"], ip_deny: ["203.0.113.5/32"] }, { clientIp: "203.0.113.6" }, "allow"],
+    ["ip_allow, client IP missing", { ip_allow: ["0.0.0.0/0"] }, { clientIp: null }, "ip_not_allowed"],
+    ["ip_deny only, client IP missing", { ip_deny: ["198.51.100.0/24"] }, { clientIp: null }, "ip_not_allowed"],
+    ["ip_allow, client IP unparseable", { ip_allow: ["0.0.0.0/0"] }, { clientIp: "not-an-ip" }, "ip_not_allowed"],
+    ["ip_deny only, client IP unparseable", { ip_deny: ["198.51.100.0/24"] }, { clientIp: "203.0.113.5, 10.0.0.1" }, "ip_not_allowed"],
+    ["no IP rule, client IP missing", { countries: ["DE"] }, { clientIp: null }, "allow"],
+    // countries
+    ["country allowed", { countries: ["DE", "FR"] }, {}, "allow"],
+    ["country allowed, lower-case fact", { countries: ["DE"] }, { country: "de" }, "allow"],
+    ["country not allowed", { countries: ["FR"] }, {}, "condition_not_met"],
+    ["country missing", { countries: ["DE"] }, { country: null }, "condition_not_met"],
+    ["country unknown (XX)", { countries: ["DE"] }, { country: "XX" }, "condition_not_met"],
+    // ASNs
+    ["ASN allowed", { asns: [13335] }, {}, "allow"],
+    ["ASN not allowed", { asns: [15169] }, {}, "condition_not_met"],
+    ["ASN missing", { asns: [13335] }, { asn: null }, "condition_not_met"],
+    // User-Agent
+    ["User-Agent matches", { user_agents: ["curl/*", "Terraform/*"] }, {}, "allow"],
+    ["User-Agent does not match", { user_agents: ["curl/*"] }, {}, "condition_not_met"],
+    ["User-Agent is case-sensitive", { user_agents: ["terraform/*"] }, {}, "condition_not_met"],
+    ["User-Agent missing", { user_agents: ["*"] }, { userAgent: null }, "condition_not_met"],
+    ["User-Agent empty matches *", { user_agents: ["*"] }, { userAgent: "" }, "allow"],
+    // order among conditions: IP first, then country, ASN, User-Agent, window
+    ["IP before country", { ip_allow: ["10.0.0.0/8"], countries: ["FR"] }, {}, "ip_not_allowed"],
+    ["everything holds", { ip_allow: ["203.0.113.0/24"], countries: ["DE"], asns: [13335], user_agents: ["Terraform/*"] }, {}, "allow"],
+  ])("%s → %s", (_, conditions, requestFacts, expected) => {
+    expect(evaluate(conditions, requestFacts)).toBe(expected);
+  });
+
+  const window: Conditions = { not_before: "2025-06-01T12:00:00.000Z", not_after: "2025-06-02T12:00:00.000Z" };
+  const start = Date.UTC(2025, 5, 1, 12);
+  const end = Date.UTC(2025, 5, 2, 12);
+
+  it.each([
+    ["one millisecond before not_before", start - 1, "condition_not_met"],
+    ["at not_before", start, "allow"],
+    ["inside the window", start + 1000, "allow"],
+    ["one millisecond before not_after", end - 1, "allow"],
+    ["at not_after", end, "condition_not_met"],
+    ["after not_after", end + 1, "condition_not_met"],
+  ])("%s → %s", (_, now, expected) => {
+    expect(evaluate(window, {}, now)).toBe(expected);
+  });
+
+  it.each<[Conditions, Partial<RequestFacts>, RegExp]>([
+    [{ ip_deny: ["203.0.113.0/24"] }, {}, /203\.0\.113\.5 is in the key's ip_deny/],
+    [{ ip_allow: ["10.0.0.0/8"] }, {}, /203\.0\.113\.5 is not in the key's ip_allow/],
+    [{ ip_allow: ["2001:db8::/32"] }, { clientIp: `fe80::1%${"z".repeat(100)}` }, /fe80::1 is not/],
+    [{ ip_allow: ["10.0.0.0/8"] }, { clientIp: null }, /missing or unreadable/],
+    [{ countries: ["FR"] }, {}, /country DE is not in the key's allowed countries/],
+    [{ asns: [1] }, {}, /AS13335 is not in the key's allowed ASNs/],
+    [{ user_agents: ["curl/*"] }, {}, /User-Agent does not match/],
+    [{ not_before: "2030-01-01T00:00:00.000Z" }, {}, /not valid before 2030-01-01T00:00:00.000Z/],
+    [{ not_after: "2020-01-01T00:00:00.000Z" }, {}, /2020-01-01T00:00:00.000Z \(not_after\)/],
+  ])("explains %j", (conditions, requestFacts, reason) => {
+    const denial = evaluateConditions(compileConditions(conditions), { ...facts, ...requestFacts }, NOW);
+    expect(denial?.reason).toMatch(reason);
+  });
+
+  it("does not quote the User-Agent or the key's lists", () => {
+    const ua = "EvilAgent/<script>";
+    const conditions = compileConditions({ user_agents: ["Terraform/*"], countries: ["DE"] });
+    const denial = evaluateConditions(conditions, { ...facts, userAgent: ua }, NOW);
+    expect(denial?.reason).not.toContain(ua);
+    expect(denial?.reason).not.toContain("Terraform/*");
+  });
+});
