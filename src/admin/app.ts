@@ -3,6 +3,7 @@
  * validated strictly by its zod schema, and filtered by project in its SQL.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
 import type { ZodError } from "zod";
 import { waitOutLeases } from "../store/lease";
 import type { AppBindings } from "../env";
@@ -49,6 +50,8 @@ export function documentConfig(origin: string) {
   };
 }
 
+export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
+
 export interface AdminDeps {
   fetch: typeof fetch;
 }
@@ -64,6 +67,16 @@ export function adminApp(deps: AdminDeps) {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
 
   app.use("*", authenticate(accessVerifier(deps.fetch)));
+  // Admin bodies are small JSON documents; refuse anything larger before it is read.
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_ADMIN_BODY_BYTES,
+      onError: () => {
+        throw new ApiError("request_too_large", `Management API bodies are limited to ${MAX_ADMIN_BODY_BYTES} bytes.`);
+      },
+    }),
+  );
   // A write that can change what a data-plane request may do answers only once every cached read that could
   // still hold the old state has expired (src/store/lease.ts): the next request sees the change.
   app.use("*", async (c, next) => {

@@ -61,3 +61,14 @@ describe("projects", () => {
     expect((await admin("GET", "/projects?limit=1000")).status).toBe(400);
   });
 });
+
+describe("request limits", () => {
+  it("refuses an oversized body with 413 and an oversized field with 400", async () => {
+    const huge = await admin("POST", "/projects", { slug: "big", name: "x".repeat(70 * 1024) });
+    expect(huge.status).toBe(413);
+    expect(huge.body.error.code).toBe("request_too_large");
+    const long = await admin("POST", "/projects", { slug: "long", name: "x".repeat(201) });
+    expect(long.status).toBe(400);
+    expect(long.body.error.param).toBe("name");
+  });
+});
