@@ -14,6 +14,10 @@ export interface Env {
   /** Most entries the authorization cache holds per isolate. */
   AUTH_CACHE_MAX_ENTRIES?: string;
   MAX_BODY_BYTES?: string;
+  /** Optional `[[ratelimits]]` binding: per-key limits (429 rate_limited). Absent: no limit. */
+  KEY_RATE_LIMITER?: RateLimit;
+  /** The limiter's period in seconds (10 or 60, as configured on the binding), sent as Retry-After. */
+  KEY_RATE_LIMIT_PERIOD_S?: string;
   ORIGIN_TIMEOUT_MS?: string;
 }
 

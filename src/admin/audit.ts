@@ -3,7 +3,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppBindings } from "../env";
 import { listAudit, type AuditRow } from "../store/audit";
 import { projectFor } from "./guard";
-import { AUTH_ERRORS, json, listSchema, ListQuery, page, ProjectParams } from "./schemas";
+import { AUTH_ERRORS, json, listBody, listSchema, ListQuery, ProjectParams } from "./schemas";
 
 export const AuditEvent = z
   .object({
@@ -43,7 +43,7 @@ audit.openapi(
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "read");
     const { limit, cursor } = c.req.valid("query");
-    const result = page(await listAudit(c.env.DB, project.id, cursor ?? null, limit + 1), limit);
-    return c.json({ object: "list" as const, ...result, data: result.data.map(eventView) }, 200);
+    const rows = await listAudit(c.env.DB, project.id, cursor ?? null, limit + 1);
+    return c.json(listBody(rows, limit, eventView), 200);
   },
 );

@@ -22,10 +22,10 @@ import {
   DeploymentParams,
   json,
   jsonBody,
+  listBody,
   listSchema,
   ListQuery,
   Name,
-  page,
   ProjectParams,
   Slug,
 } from "./schemas";
@@ -172,9 +172,9 @@ deployments.openapi(
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "read");
     const { limit, cursor } = c.req.valid("query");
-    const result = page(await listDeployments(c.env.DB, project.id, cursor ?? null, limit + 1), limit);
+    const rows = await listDeployments(c.env.DB, project.id, cursor ?? null, limit + 1);
     const base = workerBase(c);
-    return c.json({ object: "list" as const, ...result, data: result.data.map((r) => deploymentView(r, project.slug, base)) }, 200);
+    return c.json(listBody(rows, limit, (row) => deploymentView(row, project.slug, base)), 200);
   },
 );
 

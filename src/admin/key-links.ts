@@ -11,7 +11,7 @@ import { getDeployment } from "../store/deployments";
 import { linkKey, listKeysCovering, unlinkKey } from "../store/keys";
 import { auditContext, projectFor, type Access } from "./guard";
 import { ApiKey, keyOrThrow, keyView } from "./keys";
-import { AUTH_ERRORS, CONFLICT_ERROR, DeploymentParams, IdParam, json, listSchema, ListQuery, page } from "./schemas";
+import { AUTH_ERRORS, CONFLICT_ERROR, DeploymentParams, IdParam, json, listBody, listSchema, ListQuery } from "./schemas";
 import { scopesOf } from "./scopes";
 
 async function projectAndDeployment(c: Context<AppBindings>, params: { project: string; deployment: string }, access: Access) {
@@ -38,8 +38,7 @@ keyLinks.openapi(
     const { project, deployment } = await projectAndDeployment(c, c.req.valid("param"), "read");
     const { limit, cursor } = c.req.valid("query");
     const rows = await listKeysCovering(c.env.DB, project.id, deployment.id, cursor ?? null, limit + 1);
-    const result = page(rows, limit);
-    return c.json({ object: "list" as const, ...result, data: result.data.map((r) => keyView(r, project.slug)) }, 200);
+    return c.json(listBody(rows, limit, (row) => keyView(row, project.slug)), 200);
   },
 );
 

@@ -18,10 +18,10 @@ import {
   IdParam,
   json,
   jsonBody,
+  listBody,
   listSchema,
   ListQuery,
   Name,
-  page,
   ProjectParams,
   Timestamp,
 } from "./schemas";
@@ -164,8 +164,8 @@ keys.openapi(
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "read");
     const { limit, cursor } = c.req.valid("query");
-    const result = page(await listKeys(c.env.DB, project.id, cursor ?? null, limit + 1), limit);
-    return c.json({ object: "list" as const, ...result, data: result.data.map((r) => keyView(r, project.slug)) }, 200);
+    const rows = await listKeys(c.env.DB, project.id, cursor ?? null, limit + 1);
+    return c.json(listBody(rows, limit, (row) => keyView(row, project.slug)), 200);
   },
 );
 

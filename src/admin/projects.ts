@@ -6,7 +6,7 @@ import { newId } from "../secrets/ids";
 import { deleteProject, insertProject, listProjects, renameProject, type ProjectRow } from "../store/projects";
 import { isoNow } from "../time";
 import { auditContext, projectFor, requireRoot } from "./guard";
-import { AUTH_ERRORS, CONFLICT_ERROR, json, jsonBody, listSchema, ListQuery, Name, page, ProjectParams, Slug } from "./schemas";
+import { AUTH_ERRORS, CONFLICT_ERROR, json, jsonBody, listBody, listSchema, ListQuery, Name, ProjectParams, Slug } from "./schemas";
 
 export const Project = z
   .object({
@@ -67,8 +67,7 @@ projects.openapi(
     const principal = c.get("principal");
     const onlyId = principal.kind === "token" ? principal.projectId : null;
     const rows = await listProjects(c.env.DB, cursor ?? null, limit + 1, onlyId);
-    const result = page(rows, limit);
-    return c.json({ object: "list" as const, ...result, data: result.data.map(projectView) }, 200);
+    return c.json(listBody(rows, limit, projectView), 200);
   },
 );
 

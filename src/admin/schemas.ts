@@ -46,11 +46,19 @@ export function listSchema<T extends z.ZodTypeAny>(item: T, name: string) {
     .openapi(name);
 }
 
-/** Fetches one more row than asked, to know whether another page exists without a count query. */
-export function page<T extends { id: string }>(rows: T[], limit: number) {
+/**
+ * A list response from `limit + 1` rows: the store fetches one more row than asked, so whether another page
+ * exists is known without a count query.
+ */
+export function listBody<R extends { id: string }, V>(rows: R[], limit: number, view: (row: R) => V) {
   const hasMore = rows.length > limit;
   const data = hasMore ? rows.slice(0, limit) : rows;
-  return { data, has_more: hasMore, next_cursor: hasMore ? (data.at(-1)?.id ?? null) : null };
+  return {
+    object: "list" as const,
+    data: data.map(view),
+    has_more: hasMore,
+    next_cursor: hasMore ? (data.at(-1)?.id ?? null) : null,
+  };
 }
 
 export const ErrorSchema = z

@@ -12,7 +12,7 @@ import { newId } from "../secrets/ids";
 import { getToken, insertToken, listTokens, revokeToken, type TokenRow } from "../store/tokens";
 import { isoNow } from "../time";
 import { auditContext, projectFor } from "./guard";
-import { AUTH_ERRORS, IdParam, json, jsonBody, listSchema, ListQuery, Name, page, ProjectParams, Timestamp } from "./schemas";
+import { AUTH_ERRORS, IdParam, json, jsonBody, listBody, listSchema, ListQuery, Name, ProjectParams, Timestamp } from "./schemas";
 
 export const Token = z
   .object({
@@ -101,8 +101,8 @@ tokens.openapi(
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "read");
     const { limit, cursor } = c.req.valid("query");
-    const result = page(await listTokens(c.env.DB, project.id, cursor ?? null, limit + 1), limit);
-    return c.json({ object: "list" as const, ...result, data: result.data.map((r) => tokenView(r, project.slug)) }, 200);
+    const rows = await listTokens(c.env.DB, project.id, cursor ?? null, limit + 1);
+    return c.json(listBody(rows, limit, (row) => tokenView(row, project.slug)), 200);
   },
 );
 

@@ -19,6 +19,8 @@ export interface AuditRow {
   created_at: string;
 }
 
+const INSERT = "INSERT INTO audit_events (id, project_id, actor, action, target, request_id, created_at)";
+
 /** Never pass a secret, hash or header value as `target`: ids only. */
 export function auditStatement(
   db: D1Database,
@@ -27,11 +29,7 @@ export function auditStatement(
   action: string,
   target: string,
 ): D1PreparedStatement {
-  return db
-    .prepare(
-      "INSERT INTO audit_events (id, project_id, actor, action, target, request_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(newId("evt"), projectId, ctx.actor, action, target, ctx.requestId, isoNow());
+  return db.prepare(`${INSERT} VALUES (?, ?, ?, ?, ?, ?, ?)`).bind(...auditValues(projectId, ctx, action, target));
 }
 
 /**
@@ -46,11 +44,12 @@ export function auditIfChangedStatement(
   target: string,
 ): D1PreparedStatement {
   return db
-    .prepare(
-      `INSERT INTO audit_events (id, project_id, actor, action, target, request_id, created_at)
-       SELECT ?, ?, ?, ?, ?, ?, ? WHERE changes() = 1`,
-    )
-    .bind(newId("evt"), projectId, ctx.actor, action, target, ctx.requestId, isoNow());
+    .prepare(`${INSERT} SELECT ?, ?, ?, ?, ?, ?, ? WHERE changes() = 1`)
+    .bind(...auditValues(projectId, ctx, action, target));
+}
+
+function auditValues(projectId: string, ctx: AuditContext, action: string, target: string) {
+  return [newId("evt"), projectId, ctx.actor, action, target, ctx.requestId, isoNow()];
 }
 
 /** Newest first; `beforeId` is the last id of the previous page. */
