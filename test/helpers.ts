@@ -1,8 +1,10 @@
 /** Test helpers: drive the Worker through its own fetch, inside workerd, on the real migrated D1. */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { expect, vi } from "vitest";
 import { createWorker } from "../src/index";
 import type { Env } from "../src/env";
+import { generateSecret } from "../src/secrets/format";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 export const BASE = "https://keygate.test";
@@ -17,11 +19,23 @@ export const unreachableOrigin: OriginFetch = () => {
 export interface CallOptions {
   method?: string;
   headers?: Record<string, string>;
+  /** A string or raw bytes/stream are sent as is; anything else as JSON (with `content-type: application/json`). */
   body?: unknown;
   token?: string | null;
   cf?: Record<string, unknown>;
   origin?: OriginFetch;
   env?: Env;
+  /** The client's abort signal: aborting it is the client hanging up. */
+  signal?: AbortSignal;
+  /**
+   * false: return without waiting for the request's ctx.waitUntil work. A hot key's coalesced usage write is
+   * scheduled up to 5 s later (src/gateway/usage.ts), so repeated calls with one key would each wait that long.
+   */
+  settle?: boolean;
+}
+
+function isRawBody(body: unknown): body is BodyInit {
+  return ArrayBuffer.isView(body) || body instanceof ArrayBuffer || body instanceof ReadableStream || body instanceof Blob;
 }
 
 export async function call(path: string, options: CallOptions = {}): Promise<Response> {
@@ -30,16 +44,19 @@ export async function call(path: string, options: CallOptions = {}): Promise<Res
   const headers = new Headers(options.headers);
   if (options.token) headers.set("authorization", `Bearer ${options.token}`);
   let body: BodyInit | undefined;
-  if (options.body !== undefined) {
+  if (isRawBody(options.body)) {
+    body = options.body;
+  } else if (options.body !== undefined) {
     body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
   }
   const init: RequestInit = { method: options.method ?? (body === undefined ? "GET" : "POST"), headers };
   if (body !== undefined) init.body = body;
   if (options.cf) (init as { cf?: unknown }).cf = options.cf;
+  if (options.signal) init.signal = options.signal;
   const ctx = createExecutionContext();
   const response = await worker.fetch(new Request(`${BASE}${path}`, init), options.env ?? env, ctx);
-  await waitOnExecutionContext(ctx);
+  if (options.settle !== false) await waitOnExecutionContext(ctx);
   return response;
 }
 
@@ -49,14 +66,18 @@ export interface JsonResponse<T = any> {
   headers: Headers;
 }
 
-/** A management API call as the root admin unless another token is given. */
+/**
+ * A management API call as the root admin unless another token is given. Pass `callEnv` when the data plane
+ * under test runs with another env (e.g. a longer AUTH_CACHE_LEASE_MS): a write waits out the lease of its env.
+ */
 export async function admin<T = any>(
   method: string,
   path: string,
   body?: unknown,
   token: string | null = ADMIN_TOKEN,
+  callEnv?: Env,
 ): Promise<JsonResponse<T>> {
-  const response = await call(`/admin/v1${path}`, { method, body, token });
+  const response = await call(`/admin/v1${path}`, { method, body, token, ...(callEnv ? { env: callEnv } : {}) });
   return { status: response.status, body: (await response.json()) as T, headers: response.headers };
 }
 
@@ -115,4 +136,92 @@ export function recordingOrigin(answer: () => Response = () => Response.json({ o
 export async function rowCount(sql: string, ...params: unknown[]): Promise<number> {
   const row = await env.DB.prepare(sql).bind(...params).first<{ n: number }>();
   return row?.n ?? 0;
+}
+
+/** The test env with some variables replaced, e.g. `withEnv({ AUTH_CACHE_LEASE_MS: "400" })`. */
+export function withEnv(overrides: Partial<Env>): Env {
+  return { ...env, ...overrides };
+}
+
+/** A well-formed API key (right prefix, length, checksum) that no project has. */
+export function unknownApiKey(): string {
+  return generateSecret("api_key");
+}
+
+/**
+ * Asserts a response is the contract's error: status, `error.code`, the OpenAI error shape, `cache-control:
+ * no-store`, `x-request-id`, and `WWW-Authenticate: Bearer` exactly on 401. Returns the parsed body.
+ */
+export async function expectError(response: Response, status: number, code: string) {
+  const text = await response.text();
+  expect({ status: response.status, text }).toMatchObject({ status, text: expect.stringContaining(`"code":"${code}"`) });
+  const body = JSON.parse(text) as { error: { message: string; type: string; code: string; param: string | null } };
+  expect(Object.keys(body.error).sort()).toEqual(["code", "message", "param", "type"]);
+  expect(response.headers.get("cache-control")).toBe("no-store");
+  expect(response.headers.get("x-request-id")).toBeTruthy();
+  if (status === 401) expect(response.headers.get("www-authenticate")).toMatch(/^Bearer\b/);
+  else expect(response.headers.get("www-authenticate")).toBeNull();
+  return body;
+}
+
+/** One statement the database was asked to execute. */
+export interface ExecutedStatement {
+  sql: string;
+  method: "first" | "all" | "run" | "raw" | "batch" | "exec" | "withSession";
+}
+
+/**
+ * env.DB wrapped so every execution is recorded: first/all/run/raw on statements, batch/exec/withSession on the
+ * database. prepare() and bind() are not executions (they do no I/O) and are not counted.
+ */
+export function countingDb(db: D1Database = env.DB) {
+  const executed: ExecutedStatement[] = [];
+  const real = new WeakMap<object, D1PreparedStatement>();
+  const wrap = (stmt: D1PreparedStatement, sql: string): D1PreparedStatement => {
+    const wrapped = {
+      bind: (...values: unknown[]) => wrap(stmt.bind(...values), sql),
+      first: (...args: [string?]) => (executed.push({ sql, method: "first" }), stmt.first(...(args as []))),
+      all: () => (executed.push({ sql, method: "all" }), stmt.all()),
+      run: () => (executed.push({ sql, method: "run" }), stmt.run()),
+      raw: (...args: [{ columnNames?: boolean }?]) => (executed.push({ sql, method: "raw" }), stmt.raw(...(args as []))),
+    } as unknown as D1PreparedStatement;
+    real.set(wrapped, stmt);
+    return wrapped;
+  };
+  const proxy = new Proxy(db, {
+    get(target, prop) {
+      if (prop === "prepare") return (sql: string) => wrap(target.prepare(sql), sql);
+      if (prop === "batch") {
+        return (statements: D1PreparedStatement[]) => {
+          executed.push({ sql: "(batch)", method: "batch" });
+          return target.batch(statements.map((s) => real.get(s) ?? s));
+        };
+      }
+      if (prop === "exec" || prop === "withSession") {
+        return (...args: unknown[]) => {
+          executed.push({ sql: String(args[0] ?? ""), method: prop });
+          return (Reflect.get(target, prop) as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { db: proxy, executed };
+}
+
+/** Collects console output while a test runs, to check the log lines and that no secret is ever written. */
+export function captureConsole() {
+  const lines: string[] = [];
+  const record = (...args: unknown[]) => void lines.push(args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" "));
+  const spies = (["log", "info", "warn", "error", "debug"] as const).map((level) =>
+    vi.spyOn(console, level).mockImplementation(record),
+  );
+  return {
+    lines,
+    /** The data plane's one structured line per request. */
+    endpointLines: () =>
+      lines.filter((l) => l.startsWith('{"msg":"endpoint"')).map((l) => JSON.parse(l) as Record<string, unknown>),
+    restore: () => spies.forEach((spy) => spy.mockRestore()),
+  };
 }

@@ -3,11 +3,23 @@
  * session on this path, so a committed write is always visible): the deployment named by the URL, and the key a
  * presented secret hashes to, with its links. The two halves are independent LEFT JOINs from a one-row base, so
  * an unknown key still returns the deployment (whose auth toggle decides whether a key is needed at all).
+ *
+ * Fail closed: whatever goes wrong between asking and having the records — a binding that throws at prepare, a
+ * query that fails, a store that does not answer within STORE_TIMEOUT_MS, a stored row that does not parse —
+ * leaves here as 503 store_unavailable, never as a record the decision could allow on.
  */
 import { compileConditions } from "../authz/conditions";
 import type { Conditions, DeploymentRecord, KeyRecord } from "../authz/types";
+import { ApiError } from "../errors";
 import { toMillis } from "../time";
 import { first } from "./db";
+
+/**
+ * Longest wait for the decision's query. D1 answers in milliseconds to tens of milliseconds; a store that has not
+ * answered in 5 s is treated as down (the request is denied with 503) rather than holding the client until the
+ * platform's own limit.
+ */
+export const STORE_TIMEOUT_MS = 5000;
 
 interface AuthRow {
   d_id: string | null;
@@ -83,16 +95,37 @@ function keyOf(row: AuthRow): KeyRecord | null {
   };
 }
 
-/** @param hashes every hash the presented secret could be stored under; empty when no usable secret was sent */
+function storeUnavailable(cause: unknown): ApiError {
+  if (cause instanceof ApiError && cause.code === "store_unavailable") return cause;
+  return new ApiError("store_unavailable", undefined, null, { cause });
+}
+
+/** The query's answer, or store_unavailable once `ms` have passed without one. */
+function withinTimeout<T>(query: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(storeUnavailable(new Error(`the store did not answer within ${ms} ms`))), ms);
+  });
+  return Promise.race([query, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * @param hashes every hash the presented secret could be stored under; empty when no usable secret was sent
+ * @throws ApiError store_unavailable — never anything else, so a caller cannot mistake an outage for a denial
+ */
 export async function loadAuthRecords(
   db: D1Database,
   projectSlug: string,
   deploymentSlug: string,
   hashes: string[],
 ): Promise<AuthRecords> {
-  const row = await first<AuthRow>(
-    db.prepare(AUTH_QUERY).bind(projectSlug, deploymentSlug, JSON.stringify(hashes)),
-  );
-  if (!row) return { deployment: null, key: null };
-  return { deployment: deploymentOf(row), key: keyOf(row) };
+  try {
+    const statement = db.prepare(AUTH_QUERY).bind(projectSlug, deploymentSlug, JSON.stringify(hashes));
+    const row = await withinTimeout(first<AuthRow>(statement), STORE_TIMEOUT_MS);
+    if (!row) return { deployment: null, key: null };
+    // A row that does not parse (corrupt JSON, a stored CIDR that is not canonical) is a store fault too.
+    return { deployment: deploymentOf(row), key: keyOf(row) };
+  } catch (err) {
+    throw storeUnavailable(err);
+  }
 }
