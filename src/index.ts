@@ -10,28 +10,26 @@ import { renderDocs } from "./admin/docs";
 import type { AppBindings, Env } from "./env";
 import { ApiError, errorResponse, toApiError } from "./errors";
 import { ENDPOINT_PREFIX, handleEndpoint, type GatewayOutcome } from "./gateway/handle";
+import { logLine } from "./log";
 import { requestIdFor } from "./request-id";
 
 export interface WorkerDeps {
   fetch: typeof fetch;
 }
 
-function logLine(fields: Record<string, unknown>): void {
-  console.log(JSON.stringify(fields));
-}
-
-/** The internal reason goes to the log; the wire only ever gets the ApiError's public message. */
-function failure(err: unknown, requestId: string): Response {
+function asApiError(err: unknown): ApiError {
   if (err instanceof HTTPException && err.status === 400) {
     // Hono's JSON validator throws this for a body that is not JSON.
-    err = new ApiError("invalid_request", "The request body is not valid JSON.", null, { cause: err });
+    return new ApiError("invalid_request", "The request body is not valid JSON.", null, { cause: err });
   }
-  const apiError = toApiError(err);
-  if (apiError.status >= 500) {
-    const cause = apiError.cause ?? err;
-    logLine({ level: "error", request_id: requestId, code: apiError.code, error: cause instanceof Error ? cause.message : String(cause) });
-  }
-  return errorResponse(apiError, requestId);
+  return toApiError(err);
+}
+
+/** The internal reason of a 5xx, for the log only: the wire gets the ApiError's public message. */
+function internalReason(apiError: ApiError): string | undefined {
+  if (apiError.status < 500) return undefined;
+  const cause = apiError.cause ?? apiError;
+  return cause instanceof Error ? cause.message : String(cause);
 }
 
 export function createWorker(deps: WorkerDeps) {
@@ -48,22 +46,33 @@ export function createWorker(deps: WorkerDeps) {
   app.notFound(() => {
     throw new ApiError("not_found", "No such route. The data plane is /endpoint/{project}/{deployment}/…, the API /admin/v1.");
   });
-  app.onError((err, c) => failure(err, c.get("requestId") ?? requestIdFor(c.req.raw)));
+  app.onError((err, c) => {
+    const requestId = c.get("requestId") ?? requestIdFor(c.req.raw);
+    const apiError = asApiError(err);
+    const reason = internalReason(apiError);
+    if (reason !== undefined) logLine({ level: "error", request_id: requestId, code: apiError.code, error: reason });
+    return errorResponse(apiError, requestId);
+  });
 
   return {
     async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
       // The data plane skips the router: it is the hot path, and it has exactly one shape.
-      if (!new URL(request.url).pathname.startsWith(ENDPOINT_PREFIX)) return app.fetch(request, env, ctx);
+      const url = new URL(request.url);
+      if (!url.pathname.startsWith(ENDPOINT_PREFIX)) return app.fetch(request, env, ctx);
       const started = Date.now();
       const requestId = requestIdFor(request);
       const outcome: GatewayOutcome = { project: "", deployment: "", keyId: null, decision: "error" };
       let response: Response;
+      let error: string | undefined;
       try {
-        response = await handleEndpoint(request, env, ctx, deps, requestId, outcome);
+        response = await handleEndpoint(request, url, env, ctx, deps, requestId, outcome);
       } catch (err) {
-        response = failure(err, requestId);
-        outcome.decision = toApiError(err).code;
+        const apiError = asApiError(err);
+        response = errorResponse(apiError, requestId);
+        outcome.decision = apiError.code;
+        error = internalReason(apiError);
       }
+      // One line per request; a 5xx carries its internal reason here rather than in a second line.
       logLine({
         msg: "endpoint",
         request_id: requestId,
@@ -73,6 +82,7 @@ export function createWorker(deps: WorkerDeps) {
         decision: outcome.decision,
         status: response.status,
         latency_ms: Date.now() - started,
+        ...(error === undefined ? {} : { error }),
       });
       return response;
     },

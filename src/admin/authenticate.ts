@@ -10,6 +10,7 @@ import { createMiddleware } from "hono/factory";
 import { readBearer } from "../authz/credential";
 import type { AppBindings, Env, Principal } from "../env";
 import { ApiError } from "../errors";
+import { logLine } from "../log";
 import { claimedKind, isWellFormed } from "../secrets/format";
 import { constantTimeEqual, lookupHashes } from "../secrets/hash";
 import { findTokenByHash } from "../store/tokens";
@@ -23,7 +24,7 @@ async function isAdminToken(token: string, env: Env): Promise<boolean> {
   const expected = env.ADMIN_TOKEN;
   if (!expected) return false;
   if (expected.length < MIN_ADMIN_TOKEN_LENGTH) {
-    console.warn(JSON.stringify({ level: "warn", msg: "ADMIN_TOKEN is shorter than 16 characters; ignored" }));
+    logLine({ level: "warn", msg: "ADMIN_TOKEN is shorter than 16 characters; ignored" });
     return false;
   }
   return constantTimeEqual(token, expected);

@@ -12,6 +12,7 @@ import { ApiError } from "../errors";
 import { forwardToOrigin } from "./forward";
 import { isPathAllowed, normalizeRestPath } from "./paths";
 import { authRecords } from "./records";
+import { enforceRateLimit } from "./rate-limit";
 import { recordUse } from "./usage";
 
 export const ENDPOINT_PREFIX = "/endpoint/";
@@ -62,13 +63,13 @@ function deny(decision: Extract<Decision, { ok: false }>): never {
 
 export async function handleEndpoint(
   request: Request,
+  url: URL,
   env: Env,
   ctx: ExecutionContext,
   deps: GatewayDeps,
   requestId: string,
   outcome: GatewayOutcome,
 ): Promise<Response> {
-  const url = new URL(request.url);
   const target = route(url.pathname);
   if (!target) throw new ApiError("not_found", "Call /endpoint/{project}/{deployment}/v1/… .");
   outcome.project = target.project;
@@ -94,8 +95,11 @@ export async function handleEndpoint(
   if (path === null || !isPathAllowed(path, deployment.allowedPaths)) {
     throw new ApiError("not_found", "This path is not served by this deployment.");
   }
+  if (deployment.authEnabled && key) {
+    await enforceRateLimit(env, key.id, requestId);
+    recordUse(env, ctx, key.id, now);
+  }
   outcome.decision = "allow";
-  if (deployment.authEnabled && key) recordUse(env, ctx, key.id, now);
   return forwardToOrigin(request, deployment, path, {
     fetch: deps.fetch,
     requestId,

@@ -8,6 +8,7 @@
  */
 import type { Env } from "../env";
 import { ApiError } from "../errors";
+import { logLine } from "../log";
 
 export const DEFAULT_RATE_LIMIT_PERIOD_S = 60;
 
@@ -18,7 +19,7 @@ export async function enforceRateLimit(env: Env, keyId: string, requestId: strin
   try {
     ({ success } = await limiter.limit({ key: keyId }));
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "rate limiter failed", request_id: requestId, error: String(err) }));
+    logLine({ level: "error", msg: "rate limiter failed", request_id: requestId, error: String(err) });
     return;
   }
   if (!success) {

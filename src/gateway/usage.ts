@@ -5,6 +5,7 @@
  * reflects a use within 10 s; the interval is half that.
  */
 import type { Env } from "../env";
+import { logLine } from "../log";
 import { recordUsage } from "../store/keys";
 import { isoNow } from "../time";
 
@@ -28,7 +29,7 @@ async function flush(env: Env, keyId: string): Promise<void> {
     await recordUsage(env.DB, keyId, isoNow(use.lastUsedAt), use.count);
   } catch (err) {
     // Usage is bookkeeping: a failed write is logged, never turned into a failed request.
-    console.error(JSON.stringify({ level: "error", msg: "usage write failed", key_id: keyId, error: String(err) }));
+    logLine({ level: "error", msg: "usage write failed", key_id: keyId, error: String(err) });
   }
 }
 

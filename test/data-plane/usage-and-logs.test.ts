@@ -152,7 +152,7 @@ describe("the log line", () => {
   // KNOWN BUG, not in this suite's files: src/index.ts failure() writes its own {"level":"error",…} line for every
   // 5xx besides the endpoint line, so such a request logs twice (issue 3: one line per request). Fold the
   // internal reason into the endpoint line (e.g. an `error` field), then turn this into a plain `it`.
-  it.fails("a request that ends in a 5xx writes one line too, carrying the internal reason", async () => {
+  it("a request that ends in a 5xx writes one line too, carrying the internal reason", async () => {
     const f = await fixture();
     const logs = captureConsole();
     try {
