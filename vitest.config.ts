@@ -2,25 +2,49 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
-// Tests run inside workerd on a real local D1 with the real migrations (test/setup.ts applies them).
+// Two projects, both run by `vitest run` (and so by `npm test`); `--project workers` or `--project e2e` picks one.
 export default defineConfig({
-  plugins: [
-    cloudflareTest(async () => ({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: {
-          TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
-          ADMIN_TOKEN: "test-admin-token-0123456789",
-          KEY_PEPPER: "test-pepper",
-          ALLOW_PRIVATE_ORIGINS: "false",
-          // Short lease so tests that wait out a write stay fast; the protocol is the same at any length.
-          AUTH_CACHE_LEASE_MS: "30",
+  test: {
+    projects: [
+      {
+        // The Worker's tests run inside workerd on a real local D1 with the real migrations (test/setup.ts applies
+        // them).
+        extends: false,
+        plugins: [
+          cloudflareTest(async () => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
+                ADMIN_TOKEN: "test-admin-token-0123456789",
+                KEY_PEPPER: "test-pepper",
+                ALLOW_PRIVATE_ORIGINS: "false",
+                // Short lease so tests that wait out a write stay fast; the protocol is the same at any length.
+                AUTH_CACHE_LEASE_MS: "30",
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/**/*.test.ts"],
+          setupFiles: ["./test/setup.ts"],
         },
       },
-    })),
-  ],
-  test: {
-    include: ["test/**/*.test.ts"],
-    setupFiles: ["./test/setup.ts"],
+      {
+        // End to end, in plain Node: each file starts keygate with `npm start`'s script (wrangler dev and the demo
+        // origin, on free ports, with a fresh local state) and drives it with curl, the README's commands and the
+        // official openai package. One file at a time: they start servers and may create .dev.vars.
+        extends: false,
+        test: {
+          name: "e2e",
+          include: ["e2e/**/*.test.ts"],
+          environment: "node",
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
   },
 });

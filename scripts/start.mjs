@@ -1,12 +1,13 @@
 // `npm start`: keygate on this machine, from nothing to ready, in one command.
 //   1. .dev.vars with fresh local secrets (only if it does not exist yet)
-//   2. the D1 migrations, applied to the local database (.wrangler/state)
+//   2. the D1 migrations, applied to the local database (.wrangler/state, or --state-dir / KEYGATE_STATE_DIR)
 //   3. the demo origin, an OpenAI-compatible stand-in on 127.0.0.1:8788 (skip with --no-origin)
 //   4. `wrangler dev` on 127.0.0.1:8787, until Ctrl-C
 // Ports: --port / KEYGATE_PORT for keygate, --origin-port / DEMO_ORIGIN_PORT for the demo origin.
+// Local state (D1 and the rest of wrangler's persistence): --state-dir / KEYGATE_STATE_DIR, default .wrangler/state.
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startDemoOrigin } from "./demo-origin.mjs";
@@ -16,10 +17,12 @@ import { runWrangler, signalGroup, startWrangler, stopProcessGroup } from "./lib
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const HOST = "127.0.0.1";
 const DATABASE = "keygate"; // database_name in wrangler.toml
-const USAGE = `usage: npm start [-- --port 8787] [--origin-port 8788] [--no-origin]
+const USAGE = `usage: npm start [-- --port 8787] [--origin-port 8788] [--no-origin] [--state-dir DIR]
   --port         keygate's port (or env KEYGATE_PORT; default 8787)
   --origin-port  the demo origin's port (or env DEMO_ORIGIN_PORT; default 8788)
-  --no-origin    do not start the demo origin`;
+  --no-origin    do not start the demo origin
+  --state-dir    where the local D1 database and wrangler's other local state live (or env KEYGATE_STATE_DIR;
+                 default .wrangler/state); a fresh directory is a fresh, empty keygate`;
 
 const step = (message) => console.log(`[start] ${message}`);
 
@@ -51,8 +54,11 @@ async function main() {
       "such as the demo origin");
   }
 
-  step(`applying D1 migrations to the local database: wrangler d1 migrations apply ${DATABASE} --local`);
-  const migration = await runWrangler(ROOT, ["d1", "migrations", "apply", DATABASE, "--local"]);
+  // Both wrangler commands get the same --persist-to, so wrangler dev serves the database the migrations went into.
+  const persist = options.stateDir ? ["--persist-to", options.stateDir] : [];
+  const migrate = ["d1", "migrations", "apply", DATABASE, "--local", ...persist];
+  step(`applying D1 migrations to the local database: wrangler ${migrate.join(" ")}`);
+  const migration = await runWrangler(ROOT, migrate);
   if (migration.code !== 0) {
     process.stderr.write(migration.output);
     throw new Error(`applying the local D1 migrations failed (wrangler exited with ${migration.code}); see above`);
@@ -66,7 +72,8 @@ async function main() {
   }
 
   step(`starting wrangler dev on http://${HOST}:${options.port} …`);
-  const devArgs = ["dev", "--ip", HOST, "--port", String(options.port), "--show-interactive-dev-session=false"];
+  const devArgs = ["dev", "--ip", HOST, "--port", String(options.port), "--show-interactive-dev-session=false",
+    ...persist];
   const wrangler = startWrangler(ROOT, devArgs);
   running.wrangler = wrangler;
   wrangler.once("error", (err) => fail(`could not start wrangler dev: ${err.message}`));
@@ -87,6 +94,7 @@ function readOptions() {
       port: { type: "string", default: process.env.KEYGATE_PORT || "8787" },
       "origin-port": { type: "string", default: process.env.DEMO_ORIGIN_PORT || "8788" },
       "no-origin": { type: "boolean", default: false },
+      "state-dir": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -98,7 +106,10 @@ function readOptions() {
   const originPort = parsePort(values["origin-port"], "--origin-port / DEMO_ORIGIN_PORT");
   const origin = !values["no-origin"];
   if (origin && port === originPort) throw new Error(`keygate and the demo origin cannot both use port ${port}`);
-  return { port, originPort, origin };
+  // Resolved against the caller's directory; wrangler runs in the repository root.
+  const dir = values["state-dir"] || process.env.KEYGATE_STATE_DIR;
+  const stateDir = dir ? resolve(dir) : undefined;
+  return { port, originPort, origin, stateDir };
 }
 
 function parsePort(text, name) {

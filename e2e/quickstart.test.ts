@@ -1,0 +1,106 @@
+// The README's quick start, run exactly as written (every ```sh block between the quickstart markers, in order)
+// against `npm start`, so the README cannot rot. Then Ctrl-C, which must leave nothing running.
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { admin, type Keygate, portIsFree, ROOT, startKeygate } from "./lib/keygate.ts";
+
+/** The shell commands of the README's quick start: its ```sh blocks between the markers, joined in order. */
+function quickstartScript(readme: string): string {
+  const begin = readme.indexOf("<!-- quickstart:begin -->");
+  const end = readme.indexOf("<!-- quickstart:end -->");
+  if (begin === -1 || end < begin) throw new Error("README.md has no <!-- quickstart:begin/end --> section");
+  const blocks = [...readme.slice(begin, end).matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+  if (blocks.length === 0) throw new Error("the README's quick start has no ```sh blocks");
+  return blocks.join("\n");
+}
+
+/** Parsed JSON, read loosely in assertions (a wrong shape fails the assertion, not the type check). */
+type Json = Record<string, any>;
+
+let keygate: Keygate;
+
+beforeAll(async () => {
+  keygate = await startKeygate();
+});
+
+afterAll(async () => {
+  await keygate?.stop();
+});
+
+describe("README quick start", () => {
+  it("runs as written: project, deployment, key, curl, OpenAI SDK, revoke, 401", async () => {
+    const script = quickstartScript(readFileSync(join(ROOT, "README.md"), "utf8"));
+    const run = await promisify(execFile)("bash", ["-euo", "pipefail", "-c", script], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        KEYGATE: keygate.url,
+        DEMO_ORIGIN: keygate.originUrl,
+        PATH: [join(ROOT, "node_modules", ".bin"), process.env.PATH].join(delimiter),
+      },
+      timeout: 60_000,
+      maxBuffer: 16 * 1024 * 1024,
+    }).catch((err: { stdout?: string; stderr?: string; message: string }) => {
+      throw new Error(`the quick start failed: ${err.message}\n--- stdout\n${err.stdout}\n--- stderr\n${err.stderr}\n` +
+        `--- npm start\n${keygate.output().slice(-4000)}`);
+    });
+    const stdout = run.stdout;
+    const lines = stdout.split("\n");
+    // One JSON object a line (curl -w '\n'); jq's pretty output of the revoke spans lines and is read below.
+    const objects = lines.filter((line) => line.startsWith('{"')).map((line) => JSON.parse(line) as Json);
+
+    // the project and the deployment (the key, secret included, is captured by the script, not printed)
+    expect(objects).toContainEqual(expect.objectContaining({ object: "project", slug: "demo" }));
+    expect(objects).toContainEqual(expect.objectContaining({
+      object: "deployment",
+      slug: "chat",
+      model: "demo-model",
+      origin: { url: keygate.originUrl, header_names: [] },
+      url: `${keygate.url}/endpoint/demo/chat`,
+    }));
+
+    // curl: the demo origin's reply, and the model as the deployment rewrote it
+    const completion = objects.find((o) => o.object === "chat.completion");
+    expect(completion, stdout).toBeDefined();
+    expect(completion!.choices[0].message.content).toBe("You said: Hello, keygate");
+    expect(completion!.model).toBe("demo-model");
+
+    // the OpenAI SDK example: a normal and a streamed completion, each the demo origin's echo
+    expect(stdout).toMatch(/^chat: You said: \S.*$/m);
+    expect(stdout).toMatch(/^stream: You said: \S.*$/m);
+
+    // revoke: jq prints {id, revoked_at}
+    const revoked = /\{\s*"id": "(key_[^"]+)",\s*"revoked_at": "([^"]+)"\s*\}/.exec(stdout);
+    expect(revoked, stdout).not.toBeNull();
+    expect(Date.parse(revoked![2]!)).not.toBeNaN();
+
+    // …and the very next call is refused
+    const [body, status] = lines.filter(Boolean).slice(-2);
+    expect(JSON.parse(body!).error.code).toBe("invalid_api_key");
+    expect(status).toBe("HTTP 401");
+
+    // the key the script created is the one it revoked
+    const keys = await admin<{ data: Json[] }>(keygate, "GET", "/projects/demo/keys");
+    expect(keys.data).toEqual([
+      expect.objectContaining({ id: revoked![1], name: "quickstart", scopes: ["demo/chat"] }),
+    ]);
+    expect(keys.data[0]!.revoked_at).toBe(revoked![2]);
+  });
+
+  it("stops on Ctrl-C and leaves nothing running", async () => {
+    expect(await portIsFree(keygate.port)).toBe(false);
+    expect(await portIsFree(keygate.originPort)).toBe(false);
+    // start.mjs and the process group it runs wrangler dev in (wrangler, workerd); only Linux lets us see the group
+    if (process.platform === "linux") expect(keygate.leftovers()).toHaveLength(2);
+
+    const { code } = await keygate.stop();
+    expect(code, keygate.output().slice(-4000)).toBe(0);
+    expect(keygate.output()).toContain("[start] SIGINT: stopping wrangler dev and the demo origin");
+    expect(keygate.leftovers()).toEqual([]);
+    expect(await portIsFree(keygate.port)).toBe(true);
+    expect(await portIsFree(keygate.originPort)).toBe(true);
+  });
+});
