@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 // Two projects, both run by `vitest run` (and so by `npm test`); `--project workers` or `--project e2e` picks one.
 export default defineConfig({
   test: {
+    // The Worker logs one JSON line per request; show console output only for tests that fail.
+    silent: "passed-only",
     projects: [
       {
         // The Worker's tests run inside workerd on a real local D1 with the real migrations (test/setup.ts applies
