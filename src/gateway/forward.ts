@@ -147,12 +147,12 @@ async function upstreamBody(
     return { stream: sent, length: sent.byteLength };
   }
 
-  // Content-Length is a claim; the bytes that actually pass are counted.
-  let stream = request.body.pipeThrough(byteLimit(maxBodyBytes, onTooLarge));
-  // A declared length is kept on the wire (FixedLengthStream makes the runtime send Content-Length rather than
-  // chunked), for origins that do not accept chunked uploads.
-  if (declared !== null) stream = stream.pipeThrough(new FixedLengthStream(declared));
-  return { stream, length: null };
+  // A declared length within the limit is a bound the runtime enforces: HTTP framing delivers exactly
+  // Content-Length bytes (RFC 9112 §6.2; a mismatch is a protocol error in HTTP/2, RFC 9113 §8.1.1). The native
+  // stream then goes up as it came — no JavaScript in the byte path, and the runtime keeps sending Content-Length
+  // to origins that do not accept chunked uploads. Only a body of unknown length has its bytes counted.
+  if (declared !== null) return { stream: request.body, length: null };
+  return { stream: request.body.pipeThrough(byteLimit(maxBodyBytes, onTooLarge)), length: null };
 }
 
 function declaredLength(headers: Headers): number | null {
