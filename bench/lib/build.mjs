@@ -1,0 +1,37 @@
+/**
+ * Bundles keygate exactly as `wrangler deploy` would upload it (`--dry-run --outdir`), and reads the few settings
+ * of wrangler.toml the harness needs to serve that bundle the same way: compatibility date and flags, and [vars].
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** A minimal reader for the flat keys used here; wrangler.toml stays the one source of these settings. */
+export function readWranglerConfig(root) {
+  const text = readFileSync(join(root, "wrangler.toml"), "utf8");
+  const top = text.split(/^\[/m)[0];
+  const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(top)?.[1];
+  const flagsText = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(top)?.[1] ?? "";
+  const flags = [...flagsText.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+  const vars = {};
+  const varsSection = /^\[vars\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(text)?.[1] ?? "";
+  for (const m of varsSection.matchAll(/^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"([^"]*)"/gm)) vars[m[1]] = m[2];
+  if (!date) throw new Error("wrangler.toml has no compatibility_date");
+  return { compatibilityDate: date, compatibilityFlags: flags, vars };
+}
+
+/** Runs `wrangler deploy --dry-run --outdir <outdir>` and returns the path of the ES module bundle. */
+export function bundleKeygate(root, outdir) {
+  // Run wrangler's CLI with this Node (its shebang would pick whatever `node` is first on PATH).
+  const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
+  const result = spawnSync(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", outdir], {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+  });
+  const scriptPath = join(outdir, "index.js");
+  if (result.status !== 0 || !existsSync(scriptPath)) {
+    throw new Error(`wrangler deploy --dry-run failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
+  }
+  return scriptPath;
+}
