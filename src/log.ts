@@ -7,7 +7,8 @@
 const SECRET_LIKE = /ik_(live|sdk)_[0-9A-Za-z]{4,}/g;
 
 export function logLine(fields: Record<string, unknown>): void {
-  const line = JSON.stringify(fields).replace(SECRET_LIKE, "ik_$1_[redacted]");
+  let line = JSON.stringify(fields);
+  if (line.includes("ik_")) line = line.replace(SECRET_LIKE, "ik_$1_[redacted]");
   if (fields.level === "error") console.error(line);
   else if (fields.level === "warn") console.warn(line);
   else console.log(line);

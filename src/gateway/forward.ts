@@ -98,8 +98,10 @@ function targetUrl(originUrl: string, restPath: string, clientUrl: string): stri
  * not a redirect (RFC 9110 §15.4.5), so it passes through.
  */
 function isRedirect(response: Response): boolean {
-  const type: string = response.type;
-  return type === "opaqueredirect" || (response.status >= 300 && response.status < 400 && response.status !== 304);
+  const { status } = response;
+  if (status >= 300 && status < 400) return status !== 304;
+  // An opaque redirect has status 0; only then is the (costlier) `type` getter worth reading.
+  return status === 0 && (response.type as string) === "opaqueredirect";
 }
 
 /** Settles with the call, or rejects with the signal's reason as soon as it aborts, even if the call ignores it. */

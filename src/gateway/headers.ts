@@ -54,9 +54,22 @@ function connectionListed(headers: Headers): string[] {
     .filter((name) => name !== "");
 }
 
-function withoutHopByHop(source: Headers): Headers {
+const UPSTREAM_DROPPED: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...CLIENT_CREDENTIALS, ...FORWARDING, ...RECOMPUTED]);
+const DOWNSTREAM_DROPPED: ReadonlySet<string> = new Set([...HOP_BY_HOP, "set-cookie", "set-cookie2"]);
+
+/**
+ * A copy of `source` without the dropped names. One pass over the names, deleting only those present: on the
+ * data plane's hot path this measured about half the cost of deleting every name on the drop lists, and of
+ * rebuilding the headers by appending. Header names iterate lower-cased.
+ */
+function keepOnly(source: Headers, dropped: ReadonlySet<string>, droppedPrefixes: readonly string[]): Headers {
+  const listed = connectionListed(source);
   const out = new Headers(source);
-  for (const name of [...HOP_BY_HOP, ...connectionListed(source)]) out.delete(name);
+  for (const name of source.keys()) {
+    if (dropped.has(name) || listed.includes(name) || droppedPrefixes.some((prefix) => name.startsWith(prefix))) {
+      out.delete(name);
+    }
+  }
   return out;
 }
 
@@ -70,12 +83,7 @@ export function upstreamHeaders(
   originHeaders: Record<string, string>,
   requestId: string,
 ): Headers {
-  const out = withoutHopByHop(clientHeaders);
-  for (const name of [...CLIENT_CREDENTIALS, ...FORWARDING, ...RECOMPUTED]) out.delete(name);
-  // Collect first: deleting while iterating a Headers skips entries.
-  const prefixed = [...out.keys()].filter((name) => FORWARDING_PREFIXES.some((prefix) => name.startsWith(prefix)));
-  for (const name of prefixed) out.delete(name);
-
+  const out = keepOnly(clientHeaders, UPSTREAM_DROPPED, FORWARDING_PREFIXES);
   out.set("x-request-id", requestId);
   for (const [name, value] of Object.entries(originHeaders)) {
     // The admin API rejects these at write time; skipping them here keeps a bad row from corrupting the request.
@@ -89,9 +97,7 @@ export function upstreamHeaders(
  * would be set on keygate's host, shared by every deployment behind it, so they never pass.
  */
 export function downstreamHeaders(originHeaders: Headers): Headers {
-  const out = withoutHopByHop(originHeaders);
-  out.delete("set-cookie");
-  out.delete("set-cookie2");
+  const out = keepOnly(originHeaders, DOWNSTREAM_DROPPED, []);
   // The Workers fetch() hands over a compressed body already decoded (and re-encodes it on the way out, as
   // `content-encoding` still says), so the origin's length of the encoded bytes no longer describes this body.
   if (out.has("content-encoding")) out.delete("content-length");

@@ -17,6 +17,8 @@ export const DEFAULT_ALLOWED_PATHS: readonly string[] = [
 
 export const MAX_ALLOWED_PATH_LENGTH = 256;
 
+/** What can make a path not normal: an escape, a backslash, a control, an empty segment, a dot segment. */
+const NEEDS_NORMALISING = /[%\\\u0000-\u001f\u007f]|\/\/|\/\.\.?(?:\/|$)/;
 /** Encoded "/" and "\": origins disagree on whether they are separators, so they are made separators here. */
 const ENCODED_SEPARATOR = /%2f|%5c|\\/gi;
 /** Raw C0 controls and DEL, or their percent-encodings (%00–%1F, %7F): no inference route has them. */
@@ -35,6 +37,8 @@ const BROKEN_ESCAPE = /%(?![0-9a-f]{2})/i;
  *          root, contains control characters (NUL included) or a malformed "%" escape.
  */
 export function normalizeRestPath(raw: string): string | null {
+  // The common case, `/v1/chat/completions`, is already normal: nothing encoded, no empty or dot segment.
+  if (raw.startsWith("/") && !NEEDS_NORMALISING.test(raw)) return raw;
   if (CONTROL.test(raw) || BROKEN_ESCAPE.test(raw)) return null;
   const path = raw.replace(ENCODED_SEPARATOR, "/");
   if (path === "") return "/";

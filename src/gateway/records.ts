@@ -3,10 +3,15 @@
  * (src/store/authorization.ts). See src/store/lease.ts for why a leased entry is as good as a fresh read.
  * Unknown secrets are cached too (negatively, in a smaller cache) so a flood of made-up keys cannot evict
  * real ones or turn every request into a query.
+ *
+ * Keys are cached by the presented secret itself, so a warm decision computes no hash (the HMAC was the largest
+ * single cost of a warm request). This keeps recently used secrets in isolate memory for at most one lease; that
+ * memory already holds the request carrying the secret and KEY_PEPPER itself, so it exposes nothing new, and
+ * nothing here is ever written out.
  */
 import type { DeploymentRecord, KeyRecord } from "../authz/types";
 import type { Env } from "../env";
-import { hashSecret, sha256Hex } from "../secrets/hash";
+import { lookupHashes } from "../secrets/hash";
 import { loadAuthRecords, type AuthRecords } from "../store/authorization";
 import { LeaseCache, leaseMs, maxEntries } from "../store/lease";
 
@@ -46,26 +51,24 @@ export async function authRecords(
   const lease = leaseMs(env);
   const cache = cachesFor(env);
   const deploymentKey = `${projectSlug}/${deploymentSlug}`;
-  const hash = secret === null ? null : (await hashSecret(secret, env.KEY_PEPPER)).hash;
 
   if (lease > 0) {
     const deployment = cache.deployments.get(deploymentKey, now);
     if (deployment !== undefined) {
-      if (hash === null) return { deployment, key: null };
-      const key = cache.keys.get(hash, now);
+      if (secret === null) return { deployment, key: null };
+      const key = cache.keys.get(secret, now);
       if (key !== undefined) return { deployment, key };
-      if (cache.unknownKeys.get(hash, now)) return { deployment, key: null };
+      if (cache.unknownKeys.get(secret, now)) return { deployment, key: null };
     }
   }
 
-  // A key made before KEY_PEPPER was set is stored under plain SHA-256 (hash_version 0).
-  const hashes = hash === null || secret === null ? [] : env.KEY_PEPPER ? [hash, await sha256Hex(secret)] : [hash];
+  const hashes = secret === null ? [] : await lookupHashes(secret, env.KEY_PEPPER);
   const readStartedAt = Date.now();
   const records = await loadAuthRecords(env.DB, projectSlug, deploymentSlug, hashes);
   cache.deployments.set(deploymentKey, records.deployment, readStartedAt, lease);
-  if (hash !== null) {
-    if (records.key) cache.keys.set(hash, records.key, readStartedAt, lease);
-    else cache.unknownKeys.set(hash, true, readStartedAt, lease);
+  if (secret !== null) {
+    if (records.key) cache.keys.set(secret, records.key, readStartedAt, lease);
+    else cache.unknownKeys.set(secret, true, readStartedAt, lease);
   }
   return records;
 }
