@@ -12,9 +12,12 @@ export const INSTALL_HINT = "h2load is not installed. It comes with nghttp2:\n" 
   "  macOS:          brew install nghttp2\n" +
   "  Fedora:         sudo dnf install nghttp2";
 
+/** The h2load binary: `H2LOAD` names another one (a custom build, or a missing one to try the smoke without it). */
+const BINARY = process.env.H2LOAD || "h2load";
+
 /** The h2load version string, or null when it is not installed. */
 export function h2loadVersion() {
-  const r = spawnSync("h2load", ["--version"], { encoding: "utf8" });
+  const r = spawnSync(BINARY, ["--version"], { encoding: "utf8" });
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
@@ -26,7 +29,7 @@ export function stopAll() {
 
 function h2load(args) {
   return new Promise((resolve, reject) => {
-    const child = spawn("h2load", args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(BINARY, args, { stdio: ["ignore", "pipe", "pipe"] });
     running.add(child);
     let out = "";
     child.stdout.on("data", (d) => (out += d));
