@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
-import { percentile } from "./stats.mjs";
+import { latencySummary } from "./stats.mjs";
 
 export const INSTALL_HINT = "h2load is not installed. It comes with nghttp2:\n" +
   "  Debian/Ubuntu:  sudo apt-get update && sudo apt-get install -y nghttp2-client\n" +
@@ -78,16 +78,13 @@ export async function measure(request, { concurrency, duration, requests, logFil
     latenciesUs.push(Number(us));
   }
   rmSync(logFile, { force: true });
-  latenciesUs.sort((a, b) => a - b);
   if (!Number.isFinite(rps) || latenciesUs.length === 0) throw new Error(`could not read h2load output:\n${out}`);
   return {
     rps,
     requests: latenciesUs.length,
     unanswered: errored + timeouts,
     statuses,
-    p50_ms: percentile(latenciesUs, 50) / 1000,
-    p99_ms: percentile(latenciesUs, 99) / 1000,
-    mean_ms: latenciesUs.reduce((a, b) => a + b, 0) / latenciesUs.length / 1000,
+    ...latencySummary(latenciesUs),
     start,
     end,
   };

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
-import { percentile } from "./stats.mjs";
+import { latencySummary } from "./stats.mjs";
 
 export function stopAll() {}
 
@@ -46,16 +46,14 @@ export async function measure(request, { concurrency, duration, requests, around
   const statuses = {};
   for (const r of results) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
   const answered = results.filter((r) => r.status !== "error");
-  const latenciesUs = answered.map((r) => r.us).sort((a, b) => a - b);
+  const latenciesUs = answered.map((r) => r.us);
   if (latenciesUs.length === 0) throw new Error(`no request to ${request.url} was answered`);
   return {
     rps: results.length / seconds,
     requests: answered.length,
     unanswered: results.length - answered.length,
     statuses,
-    p50_ms: percentile(latenciesUs, 50) / 1000,
-    p99_ms: percentile(latenciesUs, 99) / 1000,
-    mean_ms: latenciesUs.reduce((a, b) => a + b, 0) / latenciesUs.length / 1000,
+    ...latencySummary(latenciesUs),
     start,
     end,
   };

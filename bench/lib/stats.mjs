@@ -20,3 +20,13 @@ export function round(value, digits = 3) {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/** p50, p99 and mean in milliseconds of per-request latencies in microseconds (sorted in place). */
+export function latencySummary(latenciesUs) {
+  latenciesUs.sort((a, b) => a - b);
+  return {
+    p50_ms: percentile(latenciesUs, 50) / 1000,
+    p99_ms: percentile(latenciesUs, 99) / 1000,
+    mean_ms: latenciesUs.reduce((a, b) => a + b, 0) / latenciesUs.length / 1000,
+  };
+}

@@ -1,9 +1,9 @@
 /** /admin/v1/projects/{project}/audit — the project's audit log, newest first. */
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppBindings } from "../env";
 import { listAudit, type AuditRow } from "../store/audit";
 import { projectFor } from "./guard";
-import { AUTH_ERRORS, json, listBody, listSchema, ListQuery, ProjectParams } from "./schemas";
+import { listBody, listRoute, ProjectParams } from "./schemas";
 
 export const AuditEvent = z
   .object({
@@ -32,13 +32,13 @@ function eventView(row: AuditRow): z.infer<typeof AuditEvent> {
 export const audit = new OpenAPIHono<AppBindings>();
 
 audit.openapi(
-  createRoute({
-    method: "get",
+  listRoute({
     path: "/projects/{project}/audit",
+    params: ProjectParams,
+    item: AuditEvent,
+    listName: "AuditEventList",
     tags: ["Audit log"],
     summary: "List the project's audit events, newest first",
-    request: { params: ProjectParams, query: ListQuery },
-    responses: { 200: json(listSchema(AuditEvent, "AuditEventList"), "A page of events."), ...AUTH_ERRORS },
   }),
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "read");

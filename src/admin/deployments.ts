@@ -23,8 +23,7 @@ import {
   json,
   jsonBody,
   listBody,
-  listSchema,
-  ListQuery,
+  listRoute,
   Name,
   ProjectParams,
   Slug,
@@ -161,14 +160,7 @@ deployments.openapi(
 );
 
 deployments.openapi(
-  createRoute({
-    method: "get",
-    path: "/projects/{project}/deployments",
-    tags,
-    summary: "List deployments",
-    request: { params: ProjectParams, query: ListQuery },
-    responses: { 200: json(listSchema(Deployment, "DeploymentList"), "A page of deployments."), ...AUTH_ERRORS },
-  }),
+  listRoute({ path: "/projects/{project}/deployments", params: ProjectParams, item: Deployment, listName: "DeploymentList", tags, summary: "List deployments" }),
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "read");
     const { limit, cursor } = c.req.valid("query");

@@ -11,7 +11,7 @@ import { getDeployment } from "../store/deployments";
 import { linkKey, listKeysCovering, unlinkKey } from "../store/keys";
 import { auditContext, projectFor, type Access } from "./guard";
 import { ApiKey, keyOrThrow, keyView } from "./keys";
-import { AUTH_ERRORS, CONFLICT_ERROR, DeploymentParams, IdParam, json, listBody, listSchema, ListQuery } from "./schemas";
+import { AUTH_ERRORS, CONFLICT_ERROR, DeploymentParams, IdParam, json, listBody, listRoute } from "./schemas";
 import { scopesOf } from "./scopes";
 
 async function projectAndDeployment(c: Context<AppBindings>, params: { project: string; deployment: string }, access: Access) {
@@ -26,13 +26,13 @@ const LinkParams = DeploymentParams.extend({ key_id: IdParam("key_id") });
 export const keyLinks = new OpenAPIHono<AppBindings>();
 
 keyLinks.openapi(
-  createRoute({
-    method: "get",
+  listRoute({
     path: "/projects/{project}/deployments/{deployment}/keys",
+    params: DeploymentParams,
+    item: ApiKey,
+    listName: "DeploymentKeyList",
     tags,
     summary: "List the keys whose scopes cover this deployment",
-    request: { params: DeploymentParams, query: ListQuery },
-    responses: { 200: json(listSchema(ApiKey, "DeploymentKeyList"), "A page of keys."), ...AUTH_ERRORS },
   }),
   async (c) => {
     const { project, deployment } = await projectAndDeployment(c, c.req.valid("param"), "read");

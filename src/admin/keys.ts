@@ -19,8 +19,7 @@ import {
   json,
   jsonBody,
   listBody,
-  listSchema,
-  ListQuery,
+  listRoute,
   Name,
   ProjectParams,
   Timestamp,
@@ -153,14 +152,7 @@ keys.openapi(
 );
 
 keys.openapi(
-  createRoute({
-    method: "get",
-    path: "/projects/{project}/keys",
-    tags,
-    summary: "List API keys",
-    request: { params: ProjectParams, query: ListQuery },
-    responses: { 200: json(listSchema(ApiKey, "ApiKeyList"), "A page of keys."), ...AUTH_ERRORS },
-  }),
+  listRoute({ path: "/projects/{project}/keys", params: ProjectParams, item: ApiKey, listName: "ApiKeyList", tags, summary: "List API keys" }),
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "read");
     const { limit, cursor } = c.req.valid("query");

@@ -6,7 +6,7 @@ import { newId } from "../secrets/ids";
 import { deleteProject, insertProject, listProjects, renameProject, type ProjectRow } from "../store/projects";
 import { isoNow } from "../time";
 import { auditContext, projectFor, requireRoot } from "./guard";
-import { AUTH_ERRORS, CONFLICT_ERROR, json, jsonBody, listBody, listSchema, ListQuery, Name, ProjectParams, Slug } from "./schemas";
+import { AUTH_ERRORS, CONFLICT_ERROR, json, jsonBody, listBody, listRoute, Name, ProjectParams, Slug } from "./schemas";
 
 export const Project = z
   .object({
@@ -54,14 +54,7 @@ projects.openapi(
 );
 
 projects.openapi(
-  createRoute({
-    method: "get",
-    path: "/projects",
-    tags,
-    summary: "List projects (a management token sees only its own)",
-    request: { query: ListQuery },
-    responses: { 200: json(listSchema(Project, "ProjectList"), "A page of projects."), ...AUTH_ERRORS },
-  }),
+  listRoute({ path: "/projects", params: z.object({}), item: Project, listName: "ProjectList", tags, summary: "List projects (a management token sees only its own)" }),
   async (c) => {
     const { limit, cursor } = c.req.valid("query");
     const principal = c.get("principal");

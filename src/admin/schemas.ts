@@ -2,7 +2,7 @@
  * Schemas shared by the admin resources, and the error schemas generated from the one error union
  * (src/errors.ts), so the OpenAPI document cannot name a code the code never sends.
  */
-import { z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { parseRfc3339 } from "../authz/conditions";
 import { ERROR_CODES, type ErrorCode } from "../errors";
 
@@ -90,4 +90,23 @@ export function json<T extends z.ZodTypeAny>(schema: T, description: string) {
 
 export function jsonBody<T extends z.ZodTypeAny>(schema: T) {
   return { body: { required: true, content: { "application/json": { schema } } } };
+}
+
+/** The GET route of a paginated list: `limit` and `cursor` in the query, a page of `item` in the answer. */
+export function listRoute<P extends string, Params extends z.ZodObject, T extends z.ZodTypeAny>(route: {
+  path: P;
+  params: Params;
+  item: T;
+  listName: string;
+  tags: string[];
+  summary: string;
+}) {
+  return createRoute({
+    method: "get",
+    path: route.path,
+    tags: route.tags,
+    summary: route.summary,
+    request: { params: route.params, query: ListQuery },
+    responses: { 200: json(listSchema(route.item, route.listName), "A page of results."), ...AUTH_ERRORS },
+  });
 }

@@ -12,7 +12,7 @@ import { newId } from "../secrets/ids";
 import { getToken, insertToken, listTokens, revokeToken, type TokenRow } from "../store/tokens";
 import { isoNow } from "../time";
 import { auditContext, projectFor } from "./guard";
-import { AUTH_ERRORS, IdParam, json, jsonBody, listBody, listSchema, ListQuery, Name, ProjectParams, Timestamp } from "./schemas";
+import { AUTH_ERRORS, IdParam, json, jsonBody, listBody, listRoute, Name, ProjectParams, Timestamp } from "./schemas";
 
 export const Token = z
   .object({
@@ -90,14 +90,7 @@ tokens.openapi(
 );
 
 tokens.openapi(
-  createRoute({
-    method: "get",
-    path: "/projects/{project}/tokens",
-    tags,
-    summary: "List management tokens",
-    request: { params: ProjectParams, query: ListQuery },
-    responses: { 200: json(listSchema(Token, "ManagementTokenList"), "A page of tokens."), ...AUTH_ERRORS },
-  }),
+  listRoute({ path: "/projects/{project}/tokens", params: ProjectParams, item: Token, listName: "ManagementTokenList", tags, summary: "List management tokens" }),
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "read");
     const { limit, cursor } = c.req.valid("query");
