@@ -38,6 +38,8 @@ export type Principal =
 export interface Variables {
   requestId: string;
   principal: Principal;
+  /** Set when a handler starts a store write: the answer then waits out the authorization lease. */
+  wrote?: boolean;
 }
 
 export interface AppBindings {

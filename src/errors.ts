@@ -87,6 +87,7 @@ export function errorResponse(err: ApiError, requestId: string): Response {
   headers.set("x-request-id", requestId);
   // Auth outcomes must never be cached by a proxy or browser (RFC 9111 §5.2.2.5; oauth-provider does the same).
   headers.set("cache-control", "no-store");
+  headers.set("x-content-type-options", "nosniff");
   if (err.status === 401) headers.set("www-authenticate", 'Bearer realm="keygate"');
   return new Response(JSON.stringify(errorBody(err)), { status: err.status, headers });
 }

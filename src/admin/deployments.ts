@@ -11,6 +11,7 @@ import {
   insertDeployment,
   listDeployments,
   updateDeployment,
+  type DeploymentFields,
   type DeploymentRow,
 } from "../store/deployments";
 import { isoNow } from "../time";
@@ -195,8 +196,12 @@ deployments.openapi(
     const project = await projectFor(c, params.project, "write");
     const current = await deploymentOrThrow(c.env.DB, project.id, params.deployment);
     const patch = c.req.valid("json");
-    const next: DeploymentRow = { ...current, updated_at: isoNow() };
-    if (patch.name !== undefined) next.name = patch.name;
+    const fields: DeploymentFields = {
+      name: patch.name,
+      model: patch.model,
+      allowed_paths: patch.allowed_paths === undefined ? undefined : checkedPaths(patch.allowed_paths),
+      auth_enabled: patch.auth_enabled === undefined ? undefined : patch.auth_enabled ? 1 : 0,
+    };
     if (patch.origin !== undefined) {
       // Header values are write-only; keeping them while the URL moves would send the origin's secret to a
       // new host the caller chose without ever proving they knew it.
@@ -205,13 +210,13 @@ deployments.openapi(
       if (keepsSecrets && origin.url !== current.origin_url) {
         throw new ApiError("invalid_request", "Send 'origin.headers' again when 'origin.url' changes.", "origin.headers");
       }
-      next.origin_url = origin.url;
-      next.origin_headers = origin.headers;
+      fields.origin_url = origin.url;
+      fields.origin_headers = origin.headers;
     }
-    if (patch.model !== undefined) next.model = patch.model;
-    if (patch.allowed_paths !== undefined) next.allowed_paths = checkedPaths(patch.allowed_paths);
-    if (patch.auth_enabled !== undefined) next.auth_enabled = patch.auth_enabled ? 1 : 0;
-    if (!(await updateDeployment(c.env.DB, next, auditContext(c)))) throw new ApiError("not_found");
+    if (!(await updateDeployment(c.env.DB, project.id, current.id, fields, isoNow(), auditContext(c)))) {
+      throw new ApiError("not_found");
+    }
+    const next = await deploymentOrThrow(c.env.DB, project.id, params.deployment);
     return c.json(deploymentView(next, project.slug, workerBase(c)), 200);
   },
 );

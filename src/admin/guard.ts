@@ -28,6 +28,12 @@ export function requireRoot(c: Context<AppBindings>, what: string): void {
   if (c.get("principal").kind !== "root") throw new ApiError("scope_insufficient", `Only the root admin can ${what}.`);
 }
 
+/**
+ * Who is writing, for the audit event every store write records. Asking for it marks the request as a write, so
+ * its answer waits out the authorization lease (src/store/lease.ts) whatever happens after the commit — even a
+ * failed re-read that turns the answer into a 503 must not let a request that follows it see the old state.
+ */
 export function auditContext(c: Context<AppBindings>): AuditContext {
+  c.set("wrote", true);
   return { actor: c.get("principal").actor, requestId: c.get("requestId") };
 }

@@ -7,7 +7,17 @@ import { ApiError } from "../errors";
 import { generateSecret, startOf } from "../secrets/format";
 import { hashSecret } from "../secrets/hash";
 import { newId } from "../secrets/ids";
-import { getKey, insertKey, listKeys, revokeKey, rollKey, updateKey, type KeyRow, type KeyWithLinks } from "../store/keys";
+import {
+  getKey,
+  insertKey,
+  listKeys,
+  revokeKey,
+  rollKey,
+  updateKey,
+  type KeyFields,
+  type KeyRow,
+  type KeyWithLinks,
+} from "../store/keys";
 import type { ProjectRow } from "../store/projects";
 import { isoNow } from "../time";
 import { auditContext, projectFor } from "./guard";
@@ -185,18 +195,19 @@ keys.openapi(
     const project = await projectFor(c, params.project, "write");
     const current = await keyOrThrow(c.env.DB, project, params.key_id);
     const patch = c.req.valid("json");
-    const next: KeyRow = { ...current };
-    if (patch.name !== undefined) next.name = patch.name;
-    if (patch.description !== undefined) next.description = patch.description;
-    if (patch.expires_at !== undefined) next.expires_at = patch.expires_at;
-    if (patch.conditions !== undefined) next.conditions = checkedConditions(patch.conditions);
+    const fields: KeyFields = {
+      name: patch.name,
+      description: patch.description,
+      expires_at: patch.expires_at,
+      conditions: patch.conditions === undefined ? undefined : checkedConditions(patch.conditions),
+    };
     let deploymentIds: string[] | null = null;
     if (patch.scopes !== undefined) {
       const scopes = await resolveScopes(c.env.DB, project, patch.scopes);
-      next.all_deployments = scopes.allDeployments ? 1 : 0;
+      fields.all_deployments = scopes.allDeployments ? 1 : 0;
       deploymentIds = scopes.deploymentIds;
     }
-    await updateKey(c.env.DB, next, deploymentIds, auditContext(c));
+    await updateKey(c.env.DB, project.id, current.id, fields, deploymentIds, auditContext(c));
     return c.json(keyView(await keyOrThrow(c.env.DB, project, current.id), project.slug), 200);
   },
 );

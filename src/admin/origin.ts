@@ -11,11 +11,16 @@ import { isReservedOriginHeader } from "../gateway/headers";
 const PRIVATE_SUFFIXES = [".localhost", ".local", ".internal", ".lan", ".home.arpa", ".intranet", ".corp"];
 
 function isPrivateHost(hostname: string): boolean {
-  const host = hostname.startsWith("[") ? hostname.slice(1, -1) : hostname;
+  // A fully qualified name may end in "." ("localhost." is localhost): judge it without the root label.
+  const host = hostname.startsWith("[") ? hostname.slice(1, -1) : hostname.replace(/\.$/, "");
   if (ipaddr.isValid(host)) {
     let addr = ipaddr.parse(host);
-    if (addr.kind() === "ipv6" && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
-      addr = (addr as ipaddr.IPv6).toIPv4Address();
+    if (addr.kind() === "ipv6") {
+      const v6 = addr as ipaddr.IPv6;
+      if (v6.isIPv4MappedAddress()) addr = v6.toIPv4Address();
+      // ::a.b.c.d, the deprecated IPv4-compatible form (RFC 4291 §2.5.5.1): ipaddr.js calls it unicast, but
+      // stacks that still honour it reach the embedded IPv4 address, loopback and link-local included.
+      else if (v6.parts.slice(0, 6).every((part) => part === 0)) return true;
     }
     return addr.range() !== "unicast";
   }

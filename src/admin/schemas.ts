@@ -12,9 +12,12 @@ export const Slug = z.string().regex(SLUG_PATTERN, "must match ^[a-z0-9][a-z0-9-
 export const Name = z.string().trim().min(1).max(200);
 export const Description = z.string().max(2000);
 /** RFC 3339 with an explicit offset; stored and returned as UTC with milliseconds. */
+/** Latest instant accepted: later ones have 5+ digit years in UTC ("+010000-…"), which no longer sort as text. */
+const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 export const Timestamp = z
   .string()
   .refine((value) => parseRfc3339(value) !== null, "must be an RFC 3339 date-time such as 2026-12-31T23:59:59Z")
+  .refine((value) => (parseRfc3339(value) ?? 0) <= MAX_TIME_MS, "must be in UTC year 9999 or earlier")
   .transform((value) => new Date(parseRfc3339(value) ?? 0).toISOString())
   .openapi({ type: "string", format: "date-time", example: "2026-12-31T23:59:59Z" });
 

@@ -69,7 +69,7 @@ tokens.openapi(
     if (principal.kind === "token" && principal.expiresAt !== null) {
       // Omitted: the child inherits its parent's expiry. Later than the parent's: refused, not silently cut.
       if (expiresAt === null) expiresAt = principal.expiresAt;
-      else if (expiresAt > principal.expiresAt) {
+      else if (Date.parse(expiresAt) > Date.parse(principal.expiresAt)) {
         throw new ApiError("scope_insufficient", "A token cannot create a token that outlives it.", "expires_at");
       }
     }

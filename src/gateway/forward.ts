@@ -76,6 +76,11 @@ export async function forwardToOrigin(
 
   const responseHeaders = downstreamHeaders(upstream.headers);
   responseHeaders.set("x-request-id", opts.requestId);
+  // Origin content is served from keygate's own host, next to /admin. Should a browser ever render it (an origin
+  // answering text/html), it runs in a sandbox with no script, no same-origin access and no sniffing, so it can
+  // never act on /admin with a signed-in operator's Cloudflare Access cookie. API clients ignore both headers.
+  responseHeaders.set("content-security-policy", "sandbox; default-src 'none'");
+  responseHeaders.set("x-content-type-options", "nosniff");
   // The origin's body stream itself: never buffered, so SSE reaches the client event by event.
   return new Response(upstream.body, {
     status: upstream.status,
@@ -162,11 +167,17 @@ function declaredLength(headers: Headers): number | null {
   return value !== null && /^\d+$/.test(value) ? Number(value) : null;
 }
 
-/** JSON (`application/json`, any parameters), not content-encoded: only then can `model` be read and replaced. */
+/**
+ * A body that may be JSON and is not content-encoded: only then can `model` be read and replaced. JSON is judged by
+ * the body itself (withModel parses it), not only by the label: origins such as vLLM (FastAPI) and Ollama parse a
+ * body sent without a Content-Type, or as `application/<x>+json`, so skipping those would let a client choose the
+ * model a deployment pins.
+ */
 function isRewritable(headers: Headers): boolean {
   const type = headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
+  const json = type === undefined || type === "" || type === "application/json" || /^application\/[\w.+-]+\+json$/.test(type);
   const encoding = headers.get("content-encoding")?.trim().toLowerCase();
-  return type === "application/json" && (encoding === undefined || encoding === "" || encoding === "identity");
+  return json && (encoding === undefined || encoding === "" || encoding === "identity");
 }
 
 /** The body with `model` replaced, or null when it is not a JSON object with a `model` field (then sent as is). */

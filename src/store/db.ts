@@ -42,3 +42,13 @@ export async function batch(db: D1Database, statements: D1PreparedStatement[]): 
 export function changes(results: D1Result[], index: number): number {
   return results[index]?.meta.changes ?? 0;
 }
+
+/**
+ * The `SET` list for the columns a PATCH named, and only those: two PATCHes of different fields that overlap can
+ * then never write back each other's stale values (a read-merge-write of every column would). The names are keys
+ * of objects built in code from a schema, never client text.
+ */
+export function setClause(fields: Record<string, unknown>): { sql: string; values: unknown[] } {
+  const names = Object.keys(fields).filter((name) => fields[name] !== undefined);
+  return { sql: names.map((name) => `${name} = ?`).join(", "), values: names.map((name) => fields[name]) };
+}

@@ -1,6 +1,6 @@
 /** SQL for deployments. Every statement is filtered by project_id. */
-import { auditStatement, type AuditContext } from "./audit";
-import { all, batch, changes, first } from "./db";
+import { auditIfChangedStatement, auditStatement, type AuditContext } from "./audit";
+import { all, batch, changes, first, setClause } from "./db";
 
 export interface DeploymentRow {
   id: string;
@@ -67,26 +67,23 @@ export async function insertDeployment(db: D1Database, row: DeploymentRow, audit
   ]);
 }
 
-/** Writes every mutable column; the caller merged the patch into the current row. */
-export async function updateDeployment(db: D1Database, row: DeploymentRow, audit: AuditContext): Promise<boolean> {
+export type DeploymentFields = Partial<
+  Pick<DeploymentRow, "name" | "origin_url" | "origin_headers" | "model" | "allowed_paths" | "auth_enabled">
+>;
+
+/** Writes the columns in `fields` (and updated_at); false when the deployment is gone. */
+export async function updateDeployment(
+  db: D1Database,
+  projectId: string,
+  id: string,
+  fields: DeploymentFields,
+  updatedAt: string,
+  audit: AuditContext,
+): Promise<boolean> {
+  const set = setClause({ ...fields, updated_at: updatedAt });
   const results = await batch(db, [
-    db
-      .prepare(
-        `UPDATE deployments SET name = ?, origin_url = ?, origin_headers = ?, model = ?, allowed_paths = ?,
-           auth_enabled = ?, updated_at = ? WHERE id = ? AND project_id = ?`,
-      )
-      .bind(
-        row.name,
-        row.origin_url,
-        row.origin_headers,
-        row.model,
-        row.allowed_paths,
-        row.auth_enabled,
-        row.updated_at,
-        row.id,
-        row.project_id,
-      ),
-    auditStatement(db, row.project_id, audit, "deployment.update", row.id),
+    db.prepare(`UPDATE deployments SET ${set.sql} WHERE id = ? AND project_id = ?`).bind(...set.values, id, projectId),
+    auditIfChangedStatement(db, projectId, audit, "deployment.update", id),
   ]);
   return changes(results, 0) === 1;
 }

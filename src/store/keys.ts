@@ -5,7 +5,7 @@
  */
 import type { SecretHash } from "../secrets/hash";
 import { auditIfChangedStatement, auditStatement, type AuditContext } from "./audit";
-import { all, batch, changes, first } from "./db";
+import { all, batch, changes, first, setClause } from "./db";
 
 export interface KeyRow {
   id: string;
@@ -114,30 +114,33 @@ export async function insertKey(
   ]);
 }
 
-/** Writes the mutable columns; when `deploymentIds` is given the key's links are replaced by it. */
+export type KeyFields = Partial<Pick<KeyRow, "name" | "description" | "all_deployments" | "conditions" | "expires_at">>;
+
+/** Writes the columns in `fields`; when `deploymentIds` is given the key's links are replaced by it. */
 export async function updateKey(
   db: D1Database,
-  row: KeyRow,
+  projectId: string,
+  keyId: string,
+  fields: KeyFields,
   deploymentIds: string[] | null,
   audit: AuditContext,
 ): Promise<void> {
+  const set = setClause(fields);
+  const update =
+    set.values.length === 0
+      ? []
+      : [db.prepare(`UPDATE api_keys SET ${set.sql} WHERE id = ? AND project_id = ?`).bind(...set.values, keyId, projectId)];
   const relink =
     deploymentIds === null
       ? []
       : [
-          db.prepare("DELETE FROM api_key_deployments WHERE key_id = ?").bind(row.id),
-          ...linkStatements(db, row.project_id, row.id, deploymentIds),
+          db
+            .prepare("DELETE FROM api_key_deployments WHERE key_id = ? AND key_id IN (SELECT id FROM api_keys WHERE project_id = ?)")
+            .bind(keyId, projectId),
+          ...linkStatements(db, projectId, keyId, deploymentIds),
         ];
-  await batch(db, [
-    db
-      .prepare(
-        `UPDATE api_keys SET name = ?, description = ?, all_deployments = ?, conditions = ?, expires_at = ?
-         WHERE id = ? AND project_id = ?`,
-      )
-      .bind(row.name, row.description, row.all_deployments, row.conditions, row.expires_at, row.id, row.project_id),
-    ...relink,
-    auditStatement(db, row.project_id, audit, "key.update", row.id),
-  ]);
+  if (update.length === 0 && relink.length === 0) return; // nothing named: nothing changed, nothing audited
+  await batch(db, [...update, ...relink, auditStatement(db, projectId, audit, "key.update", keyId)]);
 }
 
 /** Returns false when the key was already revoked (nothing changed, nothing audited). */
@@ -180,13 +183,20 @@ export async function rollKey(
           .prepare(`UPDATE api_key_secrets SET retire_at = min(coalesce(retire_at, ?1), ?1) WHERE key_id = ?2
                     AND key_id IN (SELECT id FROM api_keys WHERE project_id = ?3 AND revoked_at IS NULL)`)
           .bind(retireAt, keyId, projectId);
+  // The new secret and the audit event are written only for a key that is still live inside this transaction,
+  // so a roll racing a revoke leaves no trace (and answers 409).
   const results = await batch(db, [
     db
       .prepare("UPDATE api_keys SET start = ? WHERE id = ? AND project_id = ? AND revoked_at IS NULL")
       .bind(start, keyId, projectId),
     retire,
-    secretStatement(db, keyId, secret, createdAt),
-    auditStatement(db, projectId, audit, "key.roll", keyId),
+    db
+      .prepare(
+        `INSERT INTO api_key_secrets (hash, hash_version, key_id, retire_at, created_at) SELECT ?, ?, id, NULL, ?
+         FROM api_keys WHERE id = ? AND project_id = ? AND revoked_at IS NULL`,
+      )
+      .bind(secret.hash, secret.version, createdAt, keyId, projectId),
+    auditIfChangedStatement(db, projectId, audit, "key.roll", keyId),
   ]);
   return changes(results, 0) === 1;
 }
