@@ -21,6 +21,11 @@ export interface Env {
   ORIGIN_TIMEOUT_MS?: string;
 }
 
+/** Outbound I/O the Worker takes as a parameter (origins, Access's JWKS), so tests can play the other side. */
+export interface Deps {
+  fetch: typeof fetch;
+}
+
 /** Who is calling the management API, once authenticated. */
 export type Principal =
   | { kind: "root"; actor: string }

@@ -7,15 +7,11 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { adminApp, documentConfig } from "./admin/app";
 import { renderDocs } from "./admin/docs";
-import type { AppBindings, Env } from "./env";
+import type { AppBindings, Deps, Env } from "./env";
 import { ApiError, errorResponse, toApiError } from "./errors";
 import { ENDPOINT_PREFIX, handleEndpoint, type GatewayOutcome } from "./gateway/handle";
 import { logLine } from "./log";
 import { requestIdFor } from "./request-id";
-
-export interface WorkerDeps {
-  fetch: typeof fetch;
-}
 
 function asApiError(err: unknown): ApiError {
   if (err instanceof HTTPException && err.status === 400) {
@@ -32,7 +28,7 @@ function internalReason(apiError: ApiError): string | undefined {
   return cause instanceof Error ? cause.message : String(cause);
 }
 
-export function createWorker(deps: WorkerDeps) {
+export function createWorker(deps: Deps) {
   const admin = adminApp(deps);
   const app = new Hono<AppBindings>();
   app.use("*", async (c, next) => {

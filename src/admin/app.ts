@@ -6,7 +6,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import type { ZodError } from "zod";
 import { waitOutLeases } from "../store/lease";
-import type { AppBindings } from "../env";
+import type { AppBindings, Deps } from "../env";
 import { ApiError } from "../errors";
 import { accessVerifier } from "./access";
 import { audit } from "./audit";
@@ -52,11 +52,7 @@ export function documentConfig(origin: string) {
 
 export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
 
-export interface AdminDeps {
-  fetch: typeof fetch;
-}
-
-export function adminApp(deps: AdminDeps) {
+export function adminApp(deps: Deps) {
   const app = new OpenAPIHono<AppBindings>({
     defaultHook: (result) => {
       if (!result.success) throw validationError(result.error);

@@ -7,7 +7,7 @@
 import { readDataPlaneCredential } from "../authz/credential";
 import { authorize } from "../authz/decide";
 import type { Decision, RequestFacts } from "../authz/types";
-import type { Env } from "../env";
+import type { Deps, Env } from "../env";
 import { ApiError } from "../errors";
 import { forwardToOrigin } from "./forward";
 import { isPathAllowed, normalizeRestPath } from "./paths";
@@ -18,10 +18,6 @@ import { recordUse } from "./usage";
 export const ENDPOINT_PREFIX = "/endpoint/";
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_ORIGIN_TIMEOUT_MS = 120_000;
-
-export interface GatewayDeps {
-  fetch: typeof fetch;
-}
 
 /** What one request did, for the single structured log line the Worker writes. */
 export interface GatewayOutcome {
@@ -66,7 +62,7 @@ export async function handleEndpoint(
   url: URL,
   env: Env,
   ctx: ExecutionContext,
-  deps: GatewayDeps,
+  deps: Deps,
   requestId: string,
   outcome: GatewayOutcome,
 ): Promise<Response> {

@@ -78,11 +78,21 @@ function linkStatements(db: D1Database, projectId: string, keyId: string, deploy
   );
 }
 
-function secretStatement(db: D1Database, keyId: string, secret: SecretHash, createdAt: string) {
+/**
+ * A key's new current secret, written only while the key is live in this transaction (inserted earlier in the same
+ * batch, or not revoked), so a roll racing a revoke leaves no secret behind.
+ */
+function secretStatement(db: D1Database, projectId: string, keyId: string, secret: SecretHash, createdAt: string) {
   return db
-    .prepare("INSERT INTO api_key_secrets (hash, hash_version, key_id, retire_at, created_at) VALUES (?, ?, ?, NULL, ?)")
-    .bind(secret.hash, secret.version, keyId, createdAt);
+    .prepare(
+      `INSERT INTO api_key_secrets (hash, hash_version, key_id, retire_at, created_at) SELECT ?, ?, id, NULL, ?
+       FROM api_keys WHERE id = ? AND project_id = ? AND revoked_at IS NULL`,
+    )
+    .bind(secret.hash, secret.version, createdAt, keyId, projectId);
 }
+
+/** Rows of `api_key_secrets` that belong to a live (not revoked) key of the project; binds keyId, projectId. */
+const OF_LIVE_KEY = "key_id IN (SELECT id FROM api_keys WHERE id = ? AND project_id = ? AND revoked_at IS NULL)";
 
 export async function insertKey(
   db: D1Database,
@@ -108,7 +118,7 @@ export async function insertKey(
         row.expires_at,
         row.created_at,
       ),
-    secretStatement(db, row.id, secret, row.created_at),
+    secretStatement(db, row.project_id, row.id, secret, row.created_at),
     ...linkStatements(db, row.project_id, row.id, deploymentIds),
     auditStatement(db, row.project_id, audit, "key.create", row.id),
   ]);
@@ -175,27 +185,20 @@ export async function rollKey(
   retireAt: string | null,
   audit: AuditContext,
 ): Promise<boolean> {
-  const live = "key_id = ? AND key_id IN (SELECT id FROM api_keys WHERE project_id = ? AND revoked_at IS NULL)";
   const retire =
     retireAt === null
-      ? db.prepare(`DELETE FROM api_key_secrets WHERE ${live}`).bind(keyId, projectId)
+      ? db.prepare(`DELETE FROM api_key_secrets WHERE ${OF_LIVE_KEY}`).bind(keyId, projectId)
       : db
-          .prepare(`UPDATE api_key_secrets SET retire_at = min(coalesce(retire_at, ?1), ?1) WHERE key_id = ?2
-                    AND key_id IN (SELECT id FROM api_keys WHERE project_id = ?3 AND revoked_at IS NULL)`)
-          .bind(retireAt, keyId, projectId);
-  // The new secret and the audit event are written only for a key that is still live inside this transaction,
-  // so a roll racing a revoke leaves no trace (and answers 409).
+          .prepare(`UPDATE api_key_secrets SET retire_at = min(coalesce(retire_at, ?), ?) WHERE ${OF_LIVE_KEY}`)
+          .bind(retireAt, retireAt, keyId, projectId);
+  // The audit event follows the new secret's INSERT: both are written only for a key still live in this
+  // transaction, so a roll racing a revoke leaves no trace (and answers 409).
   const results = await batch(db, [
     db
       .prepare("UPDATE api_keys SET start = ? WHERE id = ? AND project_id = ? AND revoked_at IS NULL")
       .bind(start, keyId, projectId),
     retire,
-    db
-      .prepare(
-        `INSERT INTO api_key_secrets (hash, hash_version, key_id, retire_at, created_at) SELECT ?, ?, id, NULL, ?
-         FROM api_keys WHERE id = ? AND project_id = ? AND revoked_at IS NULL`,
-      )
-      .bind(secret.hash, secret.version, createdAt, keyId, projectId),
+    secretStatement(db, projectId, keyId, secret, createdAt),
     auditIfChangedStatement(db, projectId, audit, "key.roll", keyId),
   ]);
   return changes(results, 0) === 1;
