@@ -2,12 +2,28 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
-// Two projects, both run by `vitest run` (and so by `npm test`); `--project workers` or `--project e2e` picks one.
+/**
+ * The pure suites: no I/O, no Worker runtime (the decision, secrets, time, configuration, paths, header filters).
+ * They run in plain Node in seconds (`npm run test:unit`), and only there.
+ */
+const UNIT_TESTS = [
+  "test/authz/**/*.test.ts",
+  "test/secrets/**/*.test.ts",
+  "test/config/**/*.test.ts",
+  "test/time/**/*.test.ts",
+  "test/gateway/headers.test.ts",
+];
+
+// Three projects, all run by `vitest run` (and so by `npm test`); `--project unit|workers|e2e` picks one.
 export default defineConfig({
   test: {
     // The Worker logs one JSON line per request; show console output only for tests that fail.
     silent: "passed-only",
     projects: [
+      {
+        extends: false,
+        test: { name: "unit", include: UNIT_TESTS, environment: "node" },
+      },
       {
         // The Worker's tests run inside workerd on a real local D1 with the real migrations (test/setup.ts applies
         // them).
@@ -30,6 +46,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],
+          exclude: UNIT_TESTS,
           setupFiles: ["./test/setup.ts"],
         },
       },

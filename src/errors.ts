@@ -1,7 +1,8 @@
 /**
  * The one error type. Every non-2xx response keygate writes comes from here, in the shape OpenAI clients
- * already parse: {"error": {"message", "type", "code", "param"}} (CONTRACT.md, "Errors").
+ * already parse: {"error": {"message", "type", "code", "param"}} (docs/api.md, "Errors").
  */
+import { StoreError } from "./store/errors";
 
 export const ERROR_CODES = {
   invalid_request: { status: 400, type: "invalid_request_error" },
@@ -93,10 +94,21 @@ export function errorResponse(err: ApiError, requestId: string): Response {
 }
 
 /**
- * Anything that is not an ApiError is a bug: the wire gets a generic 500, never err.message.
- * (Store failures never arrive here raw: src/store/db.ts turns every D1 failure into store_unavailable.)
+ * Every thrown thing as the contract's error. Store errors map by kind (a store that failed or did not answer
+ * denies: 503, fail closed); a security setting that does not parse is a 500 whose log names the variable; anything
+ * else is a bug: a generic 500, never err.message.
  */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof StoreError) {
+    return new ApiError(err.kind === "conflict" ? "conflict" : "store_unavailable", undefined, null, { cause: err });
+  }
   return new ApiError("internal_error", undefined, null, { cause: err });
+}
+
+/** The internal reason of a 5xx, for the log only: the wire gets the ApiError's public message. */
+export function internalReason(apiError: ApiError): string | undefined {
+  if (apiError.status < 500) return undefined;
+  const cause = apiError.cause ?? apiError;
+  return cause instanceof Error ? cause.message : String(cause);
 }

@@ -1,86 +1,94 @@
 /**
- * The Worker: the data plane at /endpoint/…, the control plane at /admin/v1, /admin/docs and /healthz.
- * Dependencies with I/O beyond D1 (the outbound fetch used for origins and Access's JWKS) are parameters of
- * createWorker, so tests can play the origin and the identity provider.
+ * The Worker: the data plane at /endpoint/…, the control plane (/admin/v1, /admin/docs) for everything else, and
+ * /healthz. Dependencies with I/O beyond D1 (the outbound fetch used for origins and Access's JWKS) are parameters
+ * of createWorker, so tests can play the origin and the identity provider; the state kept between requests (the
+ * authorization cache, usage counters, the control plane) belongs to the object it returns, so a test gets fresh
+ * state by building a new one.
  */
-import { Hono } from "hono";
-import { HTTPException } from "hono/http-exception";
-import { adminApp, documentConfig } from "./admin/app";
-import { renderDocs } from "./admin/docs";
-import type { AppBindings, Deps, Env } from "./env";
-import { ApiError, errorResponse, toApiError } from "./errors";
-import { ENDPOINT_PREFIX, handleEndpoint, type GatewayOutcome } from "./gateway/handle";
+import { configOf, type Config } from "./config";
+import type { ControlPlane } from "./control-plane";
+import type { Deps, Env } from "./env";
+import { errorResponse, internalReason, toApiError } from "./errors";
+import { ENDPOINT_PREFIX, handleEndpoint, type GatewayOutcome, type GatewayState } from "./gateway/handle";
+import { UsageRecorder } from "./gateway/usage";
 import { logLine } from "./log";
 import { requestIdFor } from "./request-id";
-
-function asApiError(err: unknown): ApiError {
-  if (err instanceof HTTPException && err.status === 400) {
-    // Hono's JSON validator throws this for a body that is not JSON.
-    return new ApiError("invalid_request", "The request body is not valid JSON.", null, { cause: err });
-  }
-  return toApiError(err);
-}
-
-/** The internal reason of a 5xx, for the log only: the wire gets the ApiError's public message. */
-function internalReason(apiError: ApiError): string | undefined {
-  if (apiError.status < 500) return undefined;
-  const cause = apiError.cause ?? apiError;
-  return cause instanceof Error ? cause.message : String(cause);
-}
+import { AuthCache } from "./store/auth-cache";
 
 export function createWorker(deps: Deps) {
-  const admin = adminApp(deps);
-  const app = new Hono<AppBindings>();
-  app.use("*", async (c, next) => {
-    c.set("requestId", requestIdFor(c.req.raw));
-    await next();
-    c.header("x-request-id", c.get("requestId"));
-  });
-  app.get("/healthz", (c) => c.json({ ok: true }));
-  app.get("/admin/docs", (c) => c.html(renderDocs(admin.getOpenAPI31Document(documentConfig(new URL(c.req.url).origin)))));
-  app.route("/admin/v1", admin);
-  app.notFound(() => {
-    throw new ApiError("not_found", "No such route. The data plane is /endpoint/{project}/{deployment}/…, the API /admin/v1.");
-  });
-  app.onError((err, c) => {
-    const requestId = c.get("requestId") ?? requestIdFor(c.req.raw);
-    const apiError = asApiError(err);
-    const reason = internalReason(apiError);
-    if (reason !== undefined) logLine({ level: "error", request_id: requestId, code: apiError.code, error: reason });
-    return errorResponse(apiError, requestId);
-  });
+  let controlPlane: Promise<ControlPlane> | null = null;
+  let gateway: GatewayState | null = null;
+
+  /** The control plane's module and schemas load on the first request that needs them, once. */
+  function loadControlPlane(): Promise<ControlPlane> {
+    if (controlPlane === null) {
+      controlPlane = import("./control-plane").then((module) => module.controlPlane(deps));
+      // A failed load is retried by the next request rather than remembered.
+      controlPlane.catch(() => (controlPlane = null));
+    }
+    return controlPlane;
+  }
+
+  /** Sized by the first request's AUTH_CACHE_MAX_ENTRIES: one Worker instance serves one configuration. */
+  function gatewayState(config: Config): GatewayState {
+    gateway ??= {
+      authCache: new AuthCache(config.cacheMaxEntries),
+      usage: new UsageRecorder(),
+    };
+    return gateway;
+  }
+
+  async function dataPlane(request: Request, url: URL, env: Env, ctx: ExecutionContext, config: Config) {
+    const started = Date.now();
+    const requestId = requestIdFor(request);
+    const outcome: GatewayOutcome = { project: "", deployment: "", keyId: null, decision: "error" };
+    let response: Response;
+    let error: string | undefined;
+    try {
+      const state = gatewayState(config);
+      response = await handleEndpoint(request, url, { env, ctx, deps, config, state, requestId }, outcome);
+    } catch (err) {
+      const apiError = toApiError(err);
+      response = errorResponse(apiError, requestId);
+      outcome.decision = apiError.code;
+      outcome.reason ??= apiError.code;
+      error = internalReason(apiError);
+    }
+    // One line per request: the denial's reason, or a 5xx's internal cause, rather than a second line.
+    logLine({
+      msg: "endpoint",
+      request_id: requestId,
+      project: outcome.project,
+      deployment: outcome.deployment,
+      key_id: outcome.keyId,
+      decision: outcome.decision,
+      ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+      status: response.status,
+      latency_ms: Date.now() - started,
+      ...(error === undefined ? {} : { error }),
+    });
+    return response;
+  }
 
   return {
     async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+      let config: Config;
+      try {
+        config = configOf(env);
+      } catch (err) {
+        // A security setting that does not parse: refuse everything until it is fixed (config.ts).
+        const requestId = requestIdFor(request);
+        const apiError = toApiError(err);
+        logLine({ level: "error", msg: "configuration", request_id: requestId, error: internalReason(apiError) });
+        return errorResponse(apiError, requestId);
+      }
       // The data plane skips the router: it is the hot path, and it has exactly one shape.
       const url = new URL(request.url);
-      if (!url.pathname.startsWith(ENDPOINT_PREFIX)) return app.fetch(request, env, ctx);
-      const started = Date.now();
-      const requestId = requestIdFor(request);
-      const outcome: GatewayOutcome = { project: "", deployment: "", keyId: null, decision: "error" };
-      let response: Response;
-      let error: string | undefined;
-      try {
-        response = await handleEndpoint(request, url, env, ctx, deps, requestId, outcome);
-      } catch (err) {
-        const apiError = asApiError(err);
-        response = errorResponse(apiError, requestId);
-        outcome.decision = apiError.code;
-        error = internalReason(apiError);
+      if (url.pathname.startsWith(ENDPOINT_PREFIX)) return dataPlane(request, url, env, ctx, config);
+      if (url.pathname === "/healthz" && (request.method === "GET" || request.method === "HEAD")) {
+        return Response.json({ ok: true }, { headers: { "x-request-id": requestIdFor(request) } });
       }
-      // One line per request; a 5xx carries its internal reason here rather than in a second line.
-      logLine({
-        msg: "endpoint",
-        request_id: requestId,
-        project: outcome.project,
-        deployment: outcome.deployment,
-        key_id: outcome.keyId,
-        decision: outcome.decision,
-        status: response.status,
-        latency_ms: Date.now() - started,
-        ...(error === undefined ? {} : { error }),
-      });
-      return response;
+      return (await loadControlPlane()).fetch(request, env, ctx);
     },
   };
 }

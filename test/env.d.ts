@@ -1,11 +1,11 @@
-// Types for the test runtime: the Worker's Env plus what vitest.config.ts binds for tests.
+// Types for the test runtime: the Worker's generated Cloudflare.Env (src/worker-configuration.d.ts) plus what
+// vitest.config.ts binds for tests.
 import type { D1Migration } from "cloudflare:test";
-import type { Env as KeygateEnv } from "../src/env";
 import type * as mainModule from "../src/index";
 
 declare global {
   namespace Cloudflare {
-    interface Env extends KeygateEnv {
+    interface Env {
       TEST_MIGRATIONS: D1Migration[];
     }
     interface GlobalProps {

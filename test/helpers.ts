@@ -16,6 +16,22 @@ export const unreachableOrigin: OriginFetch = () => {
   throw new Error("the origin must not be called");
 };
 
+export type TestWorker = ReturnType<typeof createWorker>;
+
+/** The origin of the call in flight: tests play one origin at a time. */
+let currentOrigin: OriginFetch = unreachableOrigin;
+
+/**
+ * A Worker instance for tests. Its outbound fetch goes to the origin of the current `call`. The instance owns the
+ * authorization cache and usage counters, so a test that needs them empty builds its own and passes `worker`.
+ */
+export function testWorker(): TestWorker {
+  return createWorker({ fetch: async (input, init) => currentOrigin(new Request(input, init)) });
+}
+
+/** The Worker every call uses unless given another: like a deployed isolate, it keeps its caches between calls. */
+const sharedWorker = testWorker();
+
 export interface CallOptions {
   method?: string;
   headers?: Record<string, string>;
@@ -25,6 +41,8 @@ export interface CallOptions {
   cf?: Record<string, unknown>;
   origin?: OriginFetch;
   env?: Env;
+  /** The Worker instance to call; default: one shared by every call of the test file. */
+  worker?: TestWorker;
   /** The client's abort signal: aborting it is the client hanging up. */
   signal?: AbortSignal;
   /**
@@ -39,8 +57,10 @@ function isRawBody(body: unknown): body is BodyInit {
 }
 
 export async function call(path: string, options: CallOptions = {}): Promise<Response> {
-  const origin = options.origin ?? unreachableOrigin;
-  const worker = createWorker({ fetch: async (input, init) => origin(new Request(input, init)) });
+  // A management call made while a data-plane call is in flight (a write racing a read) must not take that call's
+  // origin away: admin calls only set one when they need it (Access's JWKS).
+  if (options.origin !== undefined || !path.startsWith("/admin/")) currentOrigin = options.origin ?? unreachableOrigin;
+  const worker = options.worker ?? sharedWorker;
   const headers = new Headers(options.headers);
   if (options.token) headers.set("authorization", `Bearer ${options.token}`);
   let body: BodyInit | undefined;

@@ -4,17 +4,13 @@
  * `aud` containing ACCESS_AUD, and `exp` required (jose checks it). An unreachable JWKS is an outage (503),
  * never a pass. `fetch` is injected so tests can serve the JWKS.
  */
-import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTVerifyGetKey, type RemoteJWKSet } from "jose";
 import { ApiError } from "../errors";
 
+/** Keys are kept this long, then fetched again before the next verification. */
 const JWKS_TTL_MS = 10 * 60_000;
 /** A token signed by a key we have not seen may mean Access rotated its keys: refetch, but not too often. */
 const JWKS_REFRESH_MIN_MS = 30_000;
-
-interface CachedJwks {
-  getKey: JWTVerifyGetKey;
-  fetchedAt: number;
-}
 
 export interface AccessIdentity {
   /** "access:<email>" for a user, "access:<sub>" for a service token. */
@@ -22,49 +18,42 @@ export interface AccessIdentity {
 }
 
 export function accessVerifier(fetchFn: typeof fetch) {
-  const cache = new Map<string, CachedJwks>();
+  // One remote set (jose's cache, TTL and refetch cooldown) per team domain, for this isolate's lifetime.
+  const keySets = new Map<string, RemoteJWKSet>();
 
-  async function loadJwks(team: string): Promise<CachedJwks> {
-    let response: Response;
-    try {
-      response = await fetchFn(`https://${team}/cdn-cgi/access/certs`, { headers: { accept: "application/json" } });
-    } catch (err) {
-      throw new ApiError("store_unavailable", "Cloudflare Access keys could not be fetched.", null, { cause: err });
-    }
-    if (!response.ok) {
-      throw new ApiError("store_unavailable", "Cloudflare Access keys could not be fetched.", null, {
-        cause: new Error(`JWKS answered ${response.status}`),
+  function keysFor(team: string): JWTVerifyGetKey {
+    let keys = keySets.get(team);
+    if (!keys) {
+      keys = createRemoteJWKSet(new URL(`https://${team}/cdn-cgi/access/certs`), {
+        cacheMaxAge: JWKS_TTL_MS,
+        cooldownDuration: JWKS_REFRESH_MIN_MS,
+        [customFetch]: fetchFn,
       });
+      keySets.set(team, keys);
     }
-    const body = (await response.json().catch(() => null)) as JSONWebKeySet | null;
-    if (!body || !Array.isArray(body.keys)) {
-      throw new ApiError("store_unavailable", "Cloudflare Access keys could not be read.", null);
-    }
-    const entry = { getKey: createLocalJWKSet(body), fetchedAt: Date.now() };
-    cache.set(team, entry);
-    return entry;
-  }
-
-  async function verifyWith(entry: CachedJwks, token: string, team: string, audience: string) {
-    return jwtVerify(token, entry.getKey, {
-      algorithms: ["RS256"],
-      issuer: `https://${team}`,
-      audience,
-      requiredClaims: ["exp", "iss", "aud"],
-    });
+    const remote = keys;
+    return async (header, token) => {
+      try {
+        return await remote(header, token);
+      } catch (err) {
+        // No key (or several) for the token's kid is the token's fault, even after the refetch jose makes.
+        if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) throw err;
+        // Anything else comes from getting the keys: a failed or timed-out fetch (jose passes fetch errors
+        // through as they are), a non-200 answer, a body that is not a JWKS, a key that will not import.
+        // Access is then down for us, so fail closed; the detail goes to the logs only.
+        throw new ApiError("store_unavailable", "Cloudflare Access keys could not be fetched.", null, { cause: err });
+      }
+    };
   }
 
   return async function verifyAccessJwt(token: string, team: string, audience: string): Promise<AccessIdentity> {
-    let entry = cache.get(team);
-    if (!entry || Date.now() - entry.fetchedAt > JWKS_TTL_MS) entry = await loadJwks(team);
     try {
-      let result;
-      try {
-        result = await verifyWith(entry, token, team, audience);
-      } catch (err) {
-        if (!(err instanceof errors.JWKSNoMatchingKey) || Date.now() - entry.fetchedAt < JWKS_REFRESH_MIN_MS) throw err;
-        result = await verifyWith(await loadJwks(team), token, team, audience);
-      }
+      const result = await jwtVerify(token, keysFor(team), {
+        algorithms: ["RS256"],
+        issuer: `https://${team}`,
+        audience,
+        requiredClaims: ["exp", "iss", "aud"],
+      });
       const { email, sub } = result.payload as { email?: unknown; sub?: unknown };
       const who = typeof email === "string" && email ? email : typeof sub === "string" ? sub : "unknown";
       return { actor: `access:${who}` };

@@ -77,7 +77,7 @@ export function adminApp(deps: Deps) {
   // still hold the old state has expired (src/store/lease.ts): the next request sees the change.
   app.use("*", async (c, next) => {
     await next();
-    if (c.get("wrote")) await waitOutLeases(c.env);
+    if (c.get("wrote")) await waitOutLeases(c.get("config").leaseMs);
     // Admin answers carry secrets (once) and tenant data: never cache them anywhere.
     c.header("cache-control", "no-store");
   });

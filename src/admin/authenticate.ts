@@ -8,35 +8,27 @@
  */
 import { createMiddleware } from "hono/factory";
 import { readBearer } from "../authz/credential";
-import type { AppBindings, Env, Principal } from "../env";
+import type { Config } from "../config";
+import type { AppBindings, Principal } from "../env";
 import { ApiError } from "../errors";
-import { logLine } from "../log";
 import { claimedKind, isWellFormed } from "../secrets/format";
 import { constantTimeEqual, lookupHashes } from "../secrets/hash";
 import { findTokenByHash } from "../store/tokens";
 import { toMillis } from "../time";
 import type { VerifyAccessJwt } from "./access";
 
-/** A shorter ADMIN_TOKEN is ignored (and logged): a guessable root credential is worse than none. */
-export const MIN_ADMIN_TOKEN_LENGTH = 16;
-
-async function isAdminToken(token: string, env: Env): Promise<boolean> {
-  const expected = env.ADMIN_TOKEN;
-  if (!expected) return false;
-  if (expected.length < MIN_ADMIN_TOKEN_LENGTH) {
-    logLine({ level: "warn", msg: "ADMIN_TOKEN is shorter than 16 characters; ignored" });
-    return false;
-  }
-  return constantTimeEqual(token, expected);
+/** ADMIN_TOKEN, when configured (config.ts ignores one too short to be safe), compared in constant time. */
+async function isAdminToken(token: string, config: Config): Promise<boolean> {
+  return config.adminToken !== null && constantTimeEqual(token, config.adminToken);
 }
 
-async function fromManagementToken(token: string, env: Env, now: number): Promise<Principal> {
+async function fromManagementToken(token: string, db: D1Database, config: Config, now: number): Promise<Principal> {
   const kind = claimedKind(token);
   if (kind === "api_key") {
     throw new ApiError("wrong_credential_type", "API keys (ik_live_) cannot call the management API; use a management token.");
   }
   if (kind !== "management_token" || !isWellFormed(token, "management_token")) throw new ApiError("invalid_api_key");
-  const row = await findTokenByHash(env.DB, await lookupHashes(token, env.KEY_PEPPER));
+  const row = await findTokenByHash(db, await lookupHashes(token, config.keyPepper));
   if (!row || row.revoked_at !== null) throw new ApiError("invalid_api_key");
   const expiresAt = toMillis(row.expires_at);
   if (expiresAt !== null && now >= expiresAt) throw new ApiError("expired_api_key");
@@ -45,21 +37,21 @@ async function fromManagementToken(token: string, env: Env, now: number): Promis
 
 export function authenticate(verifyAccessJwt: VerifyAccessJwt) {
   return createMiddleware<AppBindings>(async function authenticate(c, next) {
+    const config = c.get("config");
     const bearer = readBearer(c.req.raw.headers);
     let principal: Principal;
     if (bearer.kind === "malformed") {
       throw new ApiError("invalid_api_key", "The Authorization header must be 'Bearer <token>'.");
     } else if (bearer.kind === "bearer") {
-      principal = (await isAdminToken(bearer.token, c.env))
+      principal = (await isAdminToken(bearer.token, config))
         ? { kind: "root", actor: "admin" }
-        : await fromManagementToken(bearer.token, c.env, Date.now());
+        : await fromManagementToken(bearer.token, c.env.DB, config, Date.now());
     } else {
       const assertion = c.req.header("cf-access-jwt-assertion");
-      const team = c.env.ACCESS_TEAM_DOMAIN;
-      const audience = c.env.ACCESS_AUD;
       if (!assertion) throw new ApiError("missing_api_key", "No credential was sent. Use 'Authorization: Bearer <token>'.");
-      if (!team || !audience) throw new ApiError("invalid_api_key", "Cloudflare Access is not configured on this keygate.");
-      principal = { kind: "root", actor: (await verifyAccessJwt(assertion, team, audience)).actor };
+      if (!config.access) throw new ApiError("invalid_api_key", "Cloudflare Access is not configured on this keygate.");
+      const { teamDomain, audience } = config.access;
+      principal = { kind: "root", actor: (await verifyAccessJwt(assertion, teamDomain, audience)).actor };
     }
     c.set("principal", principal);
     await next();

@@ -3,7 +3,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppBindings } from "../env";
 import { ApiError } from "../errors";
-import { DEFAULT_ALLOWED_PATHS, validateAllowedPath } from "../gateway/paths";
+import { DEFAULT_ALLOWED_PATHS, validateAllowedPath } from "../authz/paths";
 import { newId } from "../secrets/ids";
 import {
   deleteDeployment,
@@ -15,8 +15,8 @@ import {
   type DeploymentRow,
 } from "../store/deployments";
 import { isoNow } from "../time";
-import { auditContext, projectFor } from "./guard";
-import { checkOriginHeaders, checkOriginUrl } from "./origin";
+import { auditContext, orNotFound, projectFor, unlessTaken } from "./guard";
+import { checkOriginHeaders, checkOriginUrl } from "../origin";
 import {
   AUTH_ERRORS,
   CONFLICT_ERROR,
@@ -96,7 +96,7 @@ export function deploymentView(row: DeploymentRow, projectSlug: string, baseUrl:
 const workerBase = (c: Context<AppBindings>) => new URL(c.req.url).origin;
 
 function checkedOrigin(c: Context<AppBindings>, origin: z.infer<typeof Origin>) {
-  const checked = checkOriginUrl(origin.url, c.env.ALLOW_PRIVATE_ORIGINS === "true");
+  const checked = checkOriginUrl(origin.url, c.get("config").allowPrivateOrigins);
   if ("error" in checked) throw new ApiError("invalid_request", `Invalid 'origin.url': ${checked.error}.`, "origin.url");
   const headers = origin.headers ?? {};
   const bad = checkOriginHeaders(headers);
@@ -112,10 +112,8 @@ function checkedPaths(paths: string[]): string {
   return JSON.stringify([...new Set(paths)]);
 }
 
-async function deploymentOrThrow(db: D1Database, projectId: string, slug: string) {
-  const row = await getDeployment(db, projectId, slug);
-  if (!row) throw new ApiError("not_found", `No deployment '${slug}' in this project.`);
-  return row;
+export async function deploymentOrThrow(db: D1Database, projectId: string, slug: string): Promise<DeploymentRow> {
+  return orNotFound(await getDeployment(db, projectId, slug), `No deployment '${slug}' in this project.`);
 }
 
 const tags = ["Deployments"];
@@ -148,14 +146,8 @@ deployments.openapi(
       created_at: now,
       updated_at: now,
     };
-    try {
-      await insertDeployment(c.env.DB, row, auditContext(c));
-    } catch (err) {
-      if (err instanceof ApiError && err.code === "conflict") {
-        throw new ApiError("conflict", `The deployment slug '${body.slug}' is taken in this project.`, "slug");
-      }
-      throw err;
-    }
+    const taken = `The deployment slug '${body.slug}' is taken in this project.`;
+    await unlessTaken(insertDeployment(c.env.DB, row, auditContext(c)), taken, "slug");
     return c.json(deploymentView(row, project.slug, workerBase(c)), 201);
   },
 );

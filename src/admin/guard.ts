@@ -6,8 +6,9 @@
 import type { Context } from "hono";
 import type { AppBindings } from "../env";
 import { ApiError } from "../errors";
-import { getProjectBySlug, type ProjectRow } from "../store/projects";
 import type { AuditContext } from "../store/audit";
+import { StoreError } from "../store/errors";
+import { getProjectBySlug, type ProjectRow } from "../store/projects";
 
 export type Access = "read" | "write";
 
@@ -20,8 +21,7 @@ export async function projectFor(c: Context<AppBindings>, slug: string, access: 
       throw new ApiError("scope_insufficient", "This management token is read-only.");
     }
   }
-  if (!project) throw new ApiError("not_found", `No project '${slug}'.`);
-  return project;
+  return orNotFound(project, `No project '${slug}'.`);
 }
 
 export function requireRoot(c: Context<AppBindings>, what: string): void {
@@ -36,4 +36,20 @@ export function requireRoot(c: Context<AppBindings>, what: string): void {
 export function auditContext(c: Context<AppBindings>): AuditContext {
   c.set("wrote", true);
   return { actor: c.get("principal").actor, requestId: c.get("requestId") };
+}
+
+/** The row a lookup found, or 404 with `message` ("No key 'key_…' in this project."). */
+export function orNotFound<T>(row: T | null, message: string): T {
+  if (row === null) throw new ApiError("not_found", message);
+  return row;
+}
+
+/** A write whose UNIQUE conflict means the named field is taken: 409 with `message`, naming `param`. */
+export async function unlessTaken<T>(write: Promise<T>, message: string, param: string): Promise<T> {
+  try {
+    return await write;
+  } catch (err) {
+    if (err instanceof StoreError && err.kind === "conflict") throw new ApiError("conflict", message, param, { cause: err });
+    throw err;
+  }
 }

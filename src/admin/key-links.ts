@@ -7,7 +7,7 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppBindings } from "../env";
 import { ApiError } from "../errors";
-import { getDeployment } from "../store/deployments";
+import { deploymentOrThrow } from "./deployments";
 import { linkKey, listKeysCovering, unlinkKey } from "../store/keys";
 import { auditContext, projectFor, type Access } from "./guard";
 import { ApiKey, keyOrThrow, keyView } from "./keys";
@@ -16,9 +16,7 @@ import { scopesOf } from "./scopes";
 
 async function projectAndDeployment(c: Context<AppBindings>, params: { project: string; deployment: string }, access: Access) {
   const project = await projectFor(c, params.project, access);
-  const deployment = await getDeployment(c.env.DB, project.id, params.deployment);
-  if (!deployment) throw new ApiError("not_found", `No deployment '${params.deployment}' in this project.`);
-  return { project, deployment };
+  return { project, deployment: await deploymentOrThrow(c.env.DB, project.id, params.deployment) };
 }
 
 const tags = ["Deployment keys"];

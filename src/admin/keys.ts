@@ -1,7 +1,6 @@
 /** /admin/v1/projects/{project}/keys — data-plane API keys (ik_live_…). The secret is shown once. */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { canonicalConditions } from "../authz/conditions";
-import type { Conditions } from "../authz/types";
+import { ConditionsSchema, type Conditions } from "../authz/conditions-schema";
 import type { AppBindings } from "../env";
 import { ApiError } from "../errors";
 import { generateSecret, startOf } from "../secrets/format";
@@ -20,7 +19,7 @@ import {
 } from "../store/keys";
 import type { ProjectRow } from "../store/projects";
 import { isoNow } from "../time";
-import { auditContext, projectFor } from "./guard";
+import { auditContext, orNotFound, projectFor } from "./guard";
 import {
   AUTH_ERRORS,
   CONFLICT_ERROR,
@@ -35,18 +34,6 @@ import {
   Timestamp,
 } from "./schemas";
 import { MAX_SCOPES, resolveScopes, scopesOf } from "./scopes";
-
-const ConditionsSchema = z
-  .strictObject({
-    ip_allow: z.array(z.string()).optional().openapi({ example: ["203.0.113.0/24", "2001:db8::/32"] }),
-    ip_deny: z.array(z.string()).optional(),
-    countries: z.array(z.string()).optional().openapi({ example: ["DE", "FR"] }),
-    asns: z.array(z.number().int()).optional().openapi({ example: [13335] }),
-    user_agents: z.array(z.string()).optional().openapi({ example: ["OpenAI/Python *"] }),
-    not_before: z.string().optional().openapi({ format: "date-time" }),
-    not_after: z.string().optional().openapi({ format: "date-time" }),
-  })
-  .openapi("Conditions");
 
 export const ApiKey = z
   .object({
@@ -76,7 +63,7 @@ const CreateKey = z
     description: Description.optional(),
     expires_at: Timestamp.nullable().optional(),
     scopes: Scopes,
-    conditions: ConditionsSchema.optional(),
+    conditions: ConditionsSchema.nullable().optional(),
   })
   .openapi("CreateApiKey");
 const UpdateKey = z
@@ -85,7 +72,7 @@ const UpdateKey = z
     description: Description.nullable().optional(),
     expires_at: Timestamp.nullable().optional(),
     scopes: Scopes.optional(),
-    conditions: ConditionsSchema.optional(),
+    conditions: ConditionsSchema.nullable().optional(),
   })
   .openapi("UpdateApiKey");
 export const MAX_GRACE_SECONDS = 7 * 24 * 3600;
@@ -111,16 +98,11 @@ export function keyView(row: KeyWithLinks, projectSlug: string): z.infer<typeof 
   };
 }
 
-function checkedConditions(input: unknown): string {
-  const result = canonicalConditions(input ?? {});
-  if (!result.ok) throw new ApiError("invalid_request", `Invalid '${result.param}': ${result.message}.`, result.param);
-  return JSON.stringify(result.value);
-}
+/** Validated and canonical already (the schema's output); absent or null is no condition. */
+const storedConditions = (conditions: Conditions | null | undefined): string => JSON.stringify(conditions ?? {});
 
 export async function keyOrThrow(db: D1Database, project: ProjectRow, keyId: string): Promise<KeyWithLinks> {
-  const row = await getKey(db, project.id, keyId);
-  if (!row) throw new ApiError("not_found", `No key '${keyId}' in this project.`);
-  return row;
+  return orNotFound(await getKey(db, project.id, keyId), `No key '${keyId}' in this project.`);
 }
 
 const tags = ["API keys"];
@@ -139,7 +121,7 @@ keys.openapi(
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "write");
     const body = c.req.valid("json");
-    const conditions = checkedConditions(body.conditions);
+    const conditions = storedConditions(body.conditions);
     const scopes = await resolveScopes(c.env.DB, project, body.scopes);
     const secret = generateSecret("api_key");
     const row: KeyRow = {
@@ -156,7 +138,7 @@ keys.openapi(
       request_count: 0,
       created_at: isoNow(),
     };
-    await insertKey(c.env.DB, row, await hashSecret(secret, c.env.KEY_PEPPER), scopes.deploymentIds, auditContext(c));
+    await insertKey(c.env.DB, row, await hashSecret(secret, c.get("config").keyPepper), scopes.deploymentIds, auditContext(c));
     return c.json({ ...keyView(await keyOrThrow(c.env.DB, project, row.id), project.slug), key: secret }, 201);
   },
 );
@@ -199,7 +181,7 @@ keys.openapi(
       name: patch.name,
       description: patch.description,
       expires_at: patch.expires_at,
-      conditions: patch.conditions === undefined ? undefined : checkedConditions(patch.conditions),
+      conditions: patch.conditions === undefined ? undefined : storedConditions(patch.conditions),
     };
     let deploymentIds: string[] | null = null;
     if (patch.scopes !== undefined) {
@@ -223,8 +205,12 @@ keys.openapi(
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");
     const current = await keyOrThrow(c.env.DB, project, params.key_id);
-    if (current.revoked_at === null) await revokeKey(c.env.DB, project.id, current.id, isoNow(), auditContext(c));
-    return c.json(keyView(await keyOrThrow(c.env.DB, project, current.id), project.slug), 200);
+    const at = isoNow();
+    const revokedNow =
+      current.revoked_at === null && (await revokeKey(c.env.DB, project.id, current.id, at, auditContext(c)));
+    // Revoked by someone else meanwhile (or earlier): show the stored revocation; gone meanwhile: 404.
+    const row = revokedNow ? { ...current, revoked_at: at } : await keyOrThrow(c.env.DB, project, current.id);
+    return c.json(keyView(row, project.slug), 200);
   },
 );
 
@@ -251,7 +237,7 @@ keys.openapi(
       c.env.DB,
       project.id,
       current.id,
-      await hashSecret(secret, c.env.KEY_PEPPER),
+      await hashSecret(secret, c.get("config").keyPepper),
       startOf(secret),
       isoNow(now),
       retireAt,

@@ -1,11 +1,10 @@
 /** /admin/v1/projects — tenants. Creating one needs the root admin; a token sees only its own. */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppBindings } from "../env";
-import { ApiError } from "../errors";
 import { newId } from "../secrets/ids";
 import { deleteProject, insertProject, listProjects, renameProject, type ProjectRow } from "../store/projects";
 import { isoNow } from "../time";
-import { auditContext, projectFor, requireRoot } from "./guard";
+import { auditContext, projectFor, requireRoot, unlessTaken } from "./guard";
 import { AUTH_ERRORS, CONFLICT_ERROR, json, jsonBody, listBody, listRoute, Name, ProjectParams, Slug } from "./schemas";
 
 export const Project = z
@@ -41,14 +40,7 @@ projects.openapi(
     requireRoot(c, "create projects");
     const body = c.req.valid("json");
     const row: ProjectRow = { id: newId("prj"), slug: body.slug, name: body.name ?? body.slug, created_at: isoNow() };
-    try {
-      await insertProject(c.env.DB, row, auditContext(c));
-    } catch (err) {
-      if (err instanceof ApiError && err.code === "conflict") {
-        throw new ApiError("conflict", `The project slug '${body.slug}' is taken.`, "slug");
-      }
-      throw err;
-    }
+    await unlessTaken(insertProject(c.env.DB, row, auditContext(c)), `The project slug '${body.slug}' is taken.`, "slug");
     return c.json(projectView(row), 201);
   },
 );

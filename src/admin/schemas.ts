@@ -3,22 +3,23 @@
  * (src/errors.ts), so the OpenAPI document cannot name a code the code never sends.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { parseRfc3339 } from "../authz/conditions";
 import { ERROR_CODES, type ErrorCode } from "../errors";
+import { parseTimestamp } from "../time";
 
 export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export const Slug = z.string().regex(SLUG_PATTERN, "must match ^[a-z0-9][a-z0-9-]{0,62}$");
 export const Name = z.string().trim().min(1).max(200);
 export const Description = z.string().max(2000);
-/** RFC 3339 with an explicit offset; stored and returned as UTC with milliseconds. */
-/** Latest instant accepted: later ones have 5+ digit years in UTC ("+010000-…"), which no longer sort as text. */
-const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+/** RFC 3339 with an explicit offset, at most year 9999 (src/time.ts); stored and returned as UTC with milliseconds. */
 export const Timestamp = z
   .string()
-  .refine((value) => parseRfc3339(value) !== null, "must be an RFC 3339 date-time such as 2026-12-31T23:59:59Z")
-  .refine((value) => (parseRfc3339(value) ?? 0) <= MAX_TIME_MS, "must be in UTC year 9999 or earlier")
-  .transform((value) => new Date(parseRfc3339(value) ?? 0).toISOString())
+  .transform((value, ctx) => {
+    const parsed = parseTimestamp(value);
+    if (parsed.ok) return new Date(parsed.millis).toISOString();
+    ctx.addIssue({ code: "custom", message: parsed.message });
+    return z.NEVER;
+  })
   .openapi({ type: "string", format: "date-time", example: "2026-12-31T23:59:59Z" });
 
 export const ProjectParams = z.object({ project: Slug.openapi({ param: { name: "project", in: "path" } }) });

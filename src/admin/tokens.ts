@@ -11,7 +11,7 @@ import { hashSecret } from "../secrets/hash";
 import { newId } from "../secrets/ids";
 import { getToken, insertToken, listTokens, revokeToken, type TokenRow } from "../store/tokens";
 import { isoNow } from "../time";
-import { auditContext, projectFor } from "./guard";
+import { auditContext, orNotFound, projectFor } from "./guard";
 import { AUTH_ERRORS, IdParam, json, jsonBody, listBody, listRoute, Name, ProjectParams, Timestamp } from "./schemas";
 
 export const Token = z
@@ -49,6 +49,10 @@ function tokenView(row: TokenRow, projectSlug: string): z.infer<typeof Token> {
   };
 }
 
+async function tokenOrThrow(db: D1Database, projectId: string, tokenId: string): Promise<TokenRow> {
+  return orNotFound(await getToken(db, projectId, tokenId), `No token '${tokenId}' in this project.`);
+}
+
 const tags = ["Management tokens"];
 export const tokens = new OpenAPIHono<AppBindings>();
 
@@ -84,7 +88,7 @@ tokens.openapi(
       revoked_at: null,
       created_at: isoNow(),
     };
-    await insertToken(c.env.DB, row, await hashSecret(secret, c.env.KEY_PEPPER), auditContext(c));
+    await insertToken(c.env.DB, row, await hashSecret(secret, c.get("config").keyPepper), auditContext(c));
     return c.json({ ...tokenView(row, project.slug), token: secret }, 201);
   },
 );
@@ -111,10 +115,12 @@ tokens.openapi(
   async (c) => {
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");
-    const found = await getToken(c.env.DB, project.id, params.token_id);
-    if (!found) throw new ApiError("not_found", `No token '${params.token_id}' in this project.`);
-    if (found.revoked_at === null) await revokeToken(c.env.DB, project.id, found.id, isoNow(), auditContext(c));
-    const row = (await getToken(c.env.DB, project.id, found.id)) ?? found;
+    const current = await tokenOrThrow(c.env.DB, project.id, params.token_id);
+    const at = isoNow();
+    const revokedNow =
+      current.revoked_at === null && (await revokeToken(c.env.DB, project.id, current.id, at, auditContext(c)));
+    // Revoked by someone else meanwhile (or earlier): show the stored revocation; gone meanwhile: 404.
+    const row = revokedNow ? { ...current, revoked_at: at } : await tokenOrThrow(c.env.DB, project.id, current.id);
     return c.json(tokenView(row, project.slug), 200);
   },
 );

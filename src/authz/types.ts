@@ -3,17 +3,10 @@
  * without I/O or a clock of its own (`now` is passed in), so each check is unit-tested in milliseconds.
  */
 import type { ErrorCode } from "../errors";
+import type { CredentialReason } from "./credential";
 
-/** Conditions as stored and shown by the API: canonical (CIDRs normalised, countries upper-case). */
-export interface Conditions {
-  ip_allow?: string[];
-  ip_deny?: string[];
-  countries?: string[];
-  asns?: number[];
-  user_agents?: string[];
-  not_before?: string;
-  not_after?: string;
-}
+/** Conditions as stored and shown by the API: canonical (defined by conditions-schema.ts). */
+export type { Conditions } from "./conditions-schema";
 
 /** What the hot path needs from a request, snapshotted once. */
 export interface RequestFacts {
@@ -73,6 +66,51 @@ export interface CompiledConditions {
   notAfter: number | null;
 }
 
-export type Allow = { ok: true; keyId: string | null };
-export type Denial = { ok: false; code: ErrorCode; reason: string };
+/**
+ * Why a request was denied: an internal word for the endpoint log line, so an operator can tell a revoked key from
+ * an unknown one. Never sent to the client (it gets the code and a safe message) and never a secret.
+ */
+export type DenialReason =
+  | CredentialReason
+  | "missing_credential"
+  | "unknown_key"
+  | "revoked"
+  | "retired_secret"
+  | "expired"
+  | "other_project"
+  | "unknown_deployment"
+  | "not_in_scope"
+  | "ip_unreadable"
+  | "ip_denied"
+  | "ip_not_allowed"
+  | "country_unknown"
+  | "country_not_allowed"
+  | "asn_unknown"
+  | "asn_not_allowed"
+  | "user_agent_missing"
+  | "user_agent_not_allowed"
+  | "not_yet_valid"
+  | "no_longer_valid"
+  | "bad_path"
+  | "path_not_allowed";
+
+export interface Denial {
+  ok: false;
+  code: ErrorCode;
+  reason: DenialReason;
+  /** The public message when the code's default is not enough; safe to show (no secret, no key's lists). */
+  message?: string;
+  /** The key that was denied, when one was found (for the log line). */
+  keyId: string | null;
+}
+
+export interface Allow {
+  ok: true;
+  deployment: DeploymentRecord;
+  /** The normalised origin path, checked against the deployment's allowed paths: what is forwarded. */
+  path: string;
+  /** The key that was allowed; null when the deployment's auth is off. */
+  keyId: string | null;
+}
+
 export type Decision = Allow | Denial;

@@ -1,35 +1,46 @@
 /**
- * The data plane: /endpoint/{project}/{deployment}/{rest}.
- *   credential (parsed, no I/O) → records (lease cache or one D1 query) → auth toggle → decision → path → forward.
- * Denials are values turned into the contract's errors; a failing store throws store_unavailable and the origin
- * is never called (fail closed).
+ * The data plane: /endpoint/{project}/{deployment}/{rest}. Only I/O lives here:
+ *   credential (parsed, no I/O) → records (lease cache or one D1 query) → authorize() → rate limit → forward.
+ * Every rule is in authorize() (src/authz/authorize.ts); a denial comes back as a value and leaves as the
+ * contract's error; a failing store throws and the origin is never called (fail closed).
  */
+import { authorize } from "../authz/authorize";
 import { readDataPlaneCredential } from "../authz/credential";
-import { authorize } from "../authz/decide";
-import type { Decision, RequestFacts } from "../authz/types";
+import type { RequestFacts } from "../authz/types";
+import type { Config } from "../config";
 import type { Deps, Env } from "../env";
 import { ApiError } from "../errors";
+import type { AuthCache } from "../store/auth-cache";
 import { forwardToOrigin } from "./forward";
-import { isPathAllowed, normalizeRestPath } from "./paths";
-import { authRecords } from "./records";
 import { enforceRateLimit } from "./rate-limit";
-import { recordUse } from "./usage";
+import type { UsageRecorder } from "./usage";
 
 export const ENDPOINT_PREFIX = "/endpoint/";
-export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
-export const DEFAULT_ORIGIN_TIMEOUT_MS = 120_000;
+
+/** What the data plane keeps between requests: owned by the Worker instance (createWorker). */
+export interface GatewayState {
+  authCache: AuthCache;
+  usage: UsageRecorder;
+}
 
 /** What one request did, for the single structured log line the Worker writes. */
 export interface GatewayOutcome {
   project: string;
   deployment: string;
   keyId: string | null;
+  /** "allow", or the error code answered. */
   decision: string;
+  /** Why it was denied (authz/types.ts DenialReason), for operators; absent when allowed. */
+  reason?: string;
 }
 
-function positiveInt(raw: string | undefined, fallback: number): number {
-  const value = Number(raw);
-  return raw !== undefined && Number.isInteger(value) && value > 0 ? value : fallback;
+export interface EndpointContext {
+  env: Env;
+  ctx: ExecutionContext;
+  deps: Deps;
+  config: Config;
+  state: GatewayState;
+  requestId: string;
 }
 
 function factsOf(request: Request): RequestFacts {
@@ -53,53 +64,47 @@ function route(pathname: string): { project: string; deployment: string; rest: s
   return { project: tail.slice(0, first), deployment, rest: second < 0 ? "" : tail.slice(second) };
 }
 
-function deny(decision: Extract<Decision, { ok: false }>): never {
-  throw new ApiError(decision.code, decision.code === "condition_not_met" ? `Condition not met: ${decision.reason}.` : undefined);
-}
-
 export async function handleEndpoint(
   request: Request,
   url: URL,
-  env: Env,
-  ctx: ExecutionContext,
-  deps: Deps,
-  requestId: string,
+  { env, ctx, deps, config, state, requestId }: EndpointContext,
   outcome: GatewayOutcome,
 ): Promise<Response> {
   const target = route(url.pathname);
-  if (!target) throw new ApiError("not_found", "Call /endpoint/{project}/{deployment}/v1/… .");
+  if (!target) {
+    outcome.reason = "bad_route";
+    throw new ApiError("not_found", "Call /endpoint/{project}/{deployment}/v1/… .");
+  }
   outcome.project = target.project;
   outcome.deployment = target.deployment;
 
   const now = Date.now();
   const credential = readDataPlaneCredential(request.headers);
   const secret = credential.kind === "secret" ? credential.secret : null;
-  const { deployment, key } = await authRecords(env, target.project, target.deployment, secret, now);
-
-  // With auth turned off every request passes, with or without a key (the OpenAI SDK always sends one); an
-  // unknown deployment still demands a credential first, so its absence is only told to an authenticated caller.
-  if (deployment === null || deployment.authEnabled) {
-    if (credential.kind === "none") throw new ApiError("missing_api_key");
-    if (credential.kind === "error") throw new ApiError(credential.code);
-    const decision = authorize({ key, deployment, projectSlug: target.project, facts: factsOf(request), now });
-    outcome.keyId = key?.id ?? null;
-    if (!decision.ok) deny(decision);
+  const { deployment, key } = await state.authCache.records(env.DB, config, target.project, target.deployment, secret, now);
+  const decision = authorize({
+    credential,
+    key,
+    deployment,
+    projectSlug: target.project,
+    rawPath: target.rest,
+    facts: factsOf(request),
+    now,
+  });
+  outcome.keyId = decision.keyId;
+  if (!decision.ok) {
+    outcome.reason = decision.reason;
+    throw new ApiError(decision.code, decision.message);
   }
-  if (deployment === null) throw new ApiError("not_found"); // authorize() already denied; this narrows the type
-
-  const path = normalizeRestPath(target.rest);
-  if (path === null || !isPathAllowed(path, deployment.allowedPaths)) {
-    throw new ApiError("not_found", "This path is not served by this deployment.");
-  }
-  if (deployment.authEnabled && key) {
-    await enforceRateLimit(env, key.id, requestId);
-    recordUse(env, ctx, key.id, now);
+  if (decision.keyId !== null) {
+    await enforceRateLimit(env.KEY_RATE_LIMITER, config.rateLimitPeriodS, decision.keyId, requestId);
+    state.usage.record(env.DB, ctx, decision.keyId, now);
   }
   outcome.decision = "allow";
-  return forwardToOrigin(request, deployment, path, {
+  return forwardToOrigin(request, decision.deployment, decision.path, {
     fetch: deps.fetch,
     requestId,
-    maxBodyBytes: positiveInt(env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
-    timeoutMs: positiveInt(env.ORIGIN_TIMEOUT_MS, DEFAULT_ORIGIN_TIMEOUT_MS),
+    maxBodyBytes: config.maxBodyBytes,
+    timeoutMs: config.originTimeoutMs,
   });
 }

@@ -3,26 +3,9 @@
  * sees the client's content headers and the deployment's own credentials, never the client's credentials, cookies,
  * connection-level headers, or claims about the client's address that the client could have forged.
  */
+import { HOP_BY_HOP, isReservedOriginHeader } from "../origin";
 
-/**
- * Hop-by-hop headers: they describe one connection, not the message, so a proxy must not forward them
- * (RFC 9110 §7.6.1). `proxy-connection` is the non-standard ancestor of `connection` still sent by old clients;
- * `proxy-authenticate` / `proxy-authorization` were hop-by-hop in RFC 2616 §13.5.1: they concern a proxy, not the
- * origin.
- */
-const HOP_BY_HOP = [
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "proxy-authenticate",
-  "proxy-authorization",
-];
-
-/** The client's credentials for keygate (CONTRACT.md, "Data plane"): the origin gets its own from origin headers. */
+/** The client's credentials for keygate (docs/api.md, "Data plane"): the origin gets its own from origin headers. */
 const CLIENT_CREDENTIALS = ["authorization", "x-api-key", "cookie"];
 
 /**
@@ -37,12 +20,6 @@ const FORWARDING_PREFIXES = ["x-forwarded-", "cf-"];
  * forwarded body (which may be rewritten). `x-request-id` is replaced by keygate's own.
  */
 const RECOMPUTED = ["host", "content-length", "x-request-id"];
-
-/** Header names an origin header may not use: they would break the message framing or the connection. */
-export function isReservedOriginHeader(name: string): boolean {
-  const lower = name.toLowerCase();
-  return HOP_BY_HOP.includes(lower) || lower === "host" || lower === "content-length";
-}
 
 /** Names listed in `Connection` are hop-by-hop for this message too (RFC 9110 §7.6.1). */
 function connectionListed(headers: Headers): string[] {

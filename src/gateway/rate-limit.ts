@@ -6,14 +6,16 @@
  * A limiter that fails lets the request through and logs: the limiter protects capacity, not access — access is
  * the key decision, which fails closed on its own.
  */
-import type { Env } from "../env";
 import { ApiError } from "../errors";
 import { logLine } from "../log";
 
-export const DEFAULT_RATE_LIMIT_PERIOD_S = 60;
-
-export async function enforceRateLimit(env: Env, keyId: string, requestId: string): Promise<void> {
-  const limiter = env.KEY_RATE_LIMITER;
+/** @param periodS the binding's period (config), sent as Retry-After */
+export async function enforceRateLimit(
+  limiter: RateLimit | undefined,
+  periodS: number,
+  keyId: string,
+  requestId: string,
+): Promise<void> {
   if (!limiter) return;
   let success: boolean;
   try {
@@ -23,9 +25,8 @@ export async function enforceRateLimit(env: Env, keyId: string, requestId: strin
     return;
   }
   if (!success) {
-    const period = Number(env.KEY_RATE_LIMIT_PERIOD_S) || DEFAULT_RATE_LIMIT_PERIOD_S;
     throw new ApiError("rate_limited", "Too many requests for this key; retry later.", null, {
-      headers: { "retry-after": String(period) },
+      headers: { "retry-after": String(periodS) },
     });
   }
 }

@@ -6,13 +6,13 @@
  *
  * Fail closed: whatever goes wrong between asking and having the records — a binding that throws at prepare, a
  * query that fails, a store that does not answer within STORE_TIMEOUT_MS, a stored row that does not parse —
- * leaves here as 503 store_unavailable, never as a record the decision could allow on.
+ * leaves here as a StoreError (503 store_unavailable on the wire), never as a record the decision could allow on.
  */
 import { compileConditions } from "../authz/conditions";
 import type { Conditions, DeploymentRecord, KeyRecord } from "../authz/types";
-import { ApiError } from "../errors";
 import { toMillis } from "../time";
 import { first } from "./db";
+import { StoreError, storeErrorOf } from "./errors";
 
 /**
  * Longest wait for the decision's query. D1 answers in milliseconds to tens of milliseconds; a store that has not
@@ -95,23 +95,18 @@ function keyOf(row: AuthRow): KeyRecord | null {
   };
 }
 
-function storeUnavailable(cause: unknown): ApiError {
-  if (cause instanceof ApiError && cause.code === "store_unavailable") return cause;
-  return new ApiError("store_unavailable", undefined, null, { cause });
-}
-
-/** The query's answer, or store_unavailable once `ms` have passed without one. */
+/** The query's answer, or a `timeout` StoreError once `ms` have passed without one. */
 function withinTimeout<T>(query: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | null = null;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(storeUnavailable(new Error(`the store did not answer within ${ms} ms`))), ms);
+    timer = setTimeout(() => reject(new StoreError("timeout", `no answer within ${ms} ms`)), ms);
   });
   return Promise.race([query, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
  * @param hashes every hash the presented secret could be stored under; empty when no usable secret was sent
- * @throws ApiError store_unavailable — never anything else, so a caller cannot mistake an outage for a denial
+ * @throws StoreError — never anything else, so a caller cannot mistake an outage for a denial
  */
 export async function loadAuthRecords(
   db: D1Database,
@@ -126,6 +121,6 @@ export async function loadAuthRecords(
     // A row that does not parse (corrupt JSON, a stored CIDR that is not canonical) is a store fault too.
     return { deployment: deploymentOf(row), key: keyOf(row) };
   } catch (err) {
-    throw storeUnavailable(err);
+    throw storeErrorOf(err);
   }
 }

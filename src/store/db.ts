@@ -1,17 +1,9 @@
 /**
- * The one place that talks to D1 directly. Every failure leaves here as an ApiError:
- *   UNIQUE constraint violations → 409 conflict (the slug or hash is taken),
- *   anything else → 503 store_unavailable (fail closed: a request is never allowed without the store).
- * The raw D1 message goes to `cause` for logs, never to the client.
+ * The one place that talks to D1 directly. Every failure leaves here as a StoreError (store/errors.ts):
+ * `conflict` for a UNIQUE violation, `unavailable` for anything else. The raw D1 message stays in `cause`, for
+ * logs only.
  */
-import { ApiError } from "../errors";
-
-function translate(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  if (/UNIQUE constraint failed/i.test(message)) return new ApiError("conflict", undefined, null, { cause: err });
-  return new ApiError("store_unavailable", undefined, null, { cause: err });
-}
+import { storeErrorOf as translate } from "./errors";
 
 export async function first<T>(stmt: D1PreparedStatement): Promise<T | null> {
   try {

@@ -14,29 +14,9 @@
  *
  * AUTH_CACHE_LEASE_MS="0" turns the cache off: every decision reads D1 and writes answer at once.
  */
-import type { Env } from "../env";
-
-export const DEFAULT_LEASE_MS = 1000;
-export const DEFAULT_MAX_ENTRIES = 10_000;
-
-function nonNegativeInt(raw: string | undefined, fallback: number): number {
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  return Number.isInteger(value) && value >= 0 ? value : fallback;
-}
-
-export function leaseMs(env: Env): number {
-  return nonNegativeInt(env.AUTH_CACHE_LEASE_MS, DEFAULT_LEASE_MS);
-}
-
-export function maxEntries(env: Env): number {
-  return nonNegativeInt(env.AUTH_CACHE_MAX_ENTRIES, DEFAULT_MAX_ENTRIES);
-}
-
-/** Called by every admin write after it commits, before it answers. */
-export async function waitOutLeases(env: Env): Promise<void> {
-  const ms = leaseMs(env);
-  if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+/** Called by every admin write after it commits, before it answers, with the same lease the readers use. */
+export async function waitOutLeases(leaseMs: number): Promise<void> {
+  if (leaseMs > 0) await new Promise((resolve) => setTimeout(resolve, leaseMs));
 }
 
 interface Entry<V> {

@@ -1,8 +1,9 @@
 /** Cloudflare Access as root admin: RS256 JWTs verified against a JWKS the test serves through injected fetch. */
 import { env } from "cloudflare:workers";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey as JoseKey } from "jose";
-import { beforeAll, describe, expect, it } from "vitest";
-import { call, type OriginFetch } from "../helpers";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { accessVerifier } from "../../src/admin/access";
+import { call, testWorker, type OriginFetch } from "../helpers";
 
 const TEAM = "acme.cloudflareaccess.com";
 const AUD = "aud-tag-0123456789abcdef";
@@ -32,8 +33,10 @@ function jwt(claims: Record<string, unknown> = {}, options: { exp?: string | nul
   return builder.sign(privateKey);
 }
 
+/** A call as a fresh isolate would make it: a new Worker, so no Access keys are cached yet. */
 async function asAccess(assertion: string, origin: OriginFetch = servesJwks, extraHeaders: Record<string, string> = {}) {
   const res = await call("/admin/v1/projects", {
+    worker: testWorker(),
     method: "POST",
     body: { slug: `acc-${crypto.randomUUID().slice(0, 8)}` },
     headers: { "cf-access-jwt-assertion": assertion, ...extraHeaders },
@@ -98,5 +101,73 @@ describe("Cloudflare Access", () => {
   it("is refused when Access is not configured", async () => {
     const res = await call("/admin/v1/projects", { headers: { "cf-access-jwt-assertion": await jwt() }, origin: servesJwks });
     expect(res.status).toBe(401);
+  });
+});
+
+describe("Cloudflare Access keys cache (one verifier, as one isolate keeps it)", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A fetch that serves `body()` for the certs URL and counts calls. */
+  function countingFetch(body: () => unknown) {
+    const counter = { calls: 0 };
+    const fetchFn = (async (input: RequestInfo | URL) => {
+      expect(String(input)).toBe(`https://${TEAM}/cdn-cgi/access/certs`);
+      counter.calls++;
+      return Response.json(body());
+    }) as typeof fetch;
+    return { counter, verify: accessVerifier(fetchFn) };
+  }
+
+  async function code(promise: Promise<unknown>) {
+    return promise.then(
+      () => "ok",
+      (err: { code?: string }) => err.code,
+    );
+  }
+
+  it("fetches the keys once and keeps them 10 minutes", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const { counter, verify } = countingFetch(() => jwks);
+    expect(await code(verify(await jwt(), TEAM, AUD))).toBe("ok");
+    expect(await code(verify(await jwt(), TEAM, AUD))).toBe("ok");
+    expect(counter.calls).toBe(1);
+    vi.setSystemTime(Date.now() + 10 * 60_000 + 1);
+    expect(await code(verify(await jwt(), TEAM, AUD))).toBe("ok");
+    expect(counter.calls).toBe(2);
+  });
+
+  it("refetches for an unknown kid (key rotation), but at most every 30 s", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const rotated = await generateKeyPair("RS256");
+    const k2 = { ...(await exportJWK(rotated.publicKey)), kid: "k2", alg: "RS256", use: "sig" };
+    let served = jwks;
+    const { counter, verify } = countingFetch(() => served);
+    const signedWithK2 = () =>
+      new SignJWT({ email: "ops@acme.example" })
+        .setProtectedHeader({ alg: "RS256", kid: "k2" })
+        .setIssuer(`https://${TEAM}`)
+        .setAudience(AUD)
+        .setExpirationTime("5m")
+        .sign(rotated.privateKey);
+    expect(await code(verify(await jwt(), TEAM, AUD))).toBe("ok");
+    served = { keys: [...jwks.keys, k2] };
+    // Just fetched: an unknown kid is refused without asking again.
+    expect(await code(verify(await signedWithK2(), TEAM, AUD))).toBe("invalid_api_key");
+    expect(counter.calls).toBe(1);
+    vi.setSystemTime(Date.now() + 30_001);
+    expect(await code(verify(await signedWithK2(), TEAM, AUD))).toBe("ok");
+    expect(counter.calls).toBe(2);
+  });
+
+  it.each([
+    ["not JSON", () => new Response("<html>", { headers: { "content-type": "text/html" } })],
+    ["JSON but not a key set", () => Response.json({ nope: true })],
+    ["a redirect", () => new Response(null, { status: 302, headers: { location: "https://elsewhere.example/" } })],
+  ])("fails closed with 503 when the keys are %s", async (_name, answer) => {
+    const verify = accessVerifier((async () => answer()) as typeof fetch);
+    const err = await verify(await jwt(), TEAM, AUD).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "store_unavailable" });
   });
 });

@@ -1,132 +1,202 @@
 /**
  * The security table (STYLE.md §12): every management route against every way a caller can be wrong.
- * Each denial must give the contract's status and code, and change nothing in the store.
+ * The routes are read from the OpenAPI document the Worker serves (see ./routes.ts), so a new route is in the
+ * table by itself, or fails "covers exactly the routes of the OpenAPI document" with the entry it lacks.
+ * Each denial must give the contract's status and code in the error shape, and change nothing in the store.
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateSecret } from "../../src/secrets/format";
-import { admin, createDeployment, createKey, createProject, createToken } from "../helpers";
+import { ADMIN_TOKEN, admin, createDeployment, createKey, createProject, createToken, expectError } from "../helpers";
+import {
+  buildRouteTable,
+  documentedRoutes,
+  OUTSIDE_A_PROJECT,
+  PUBLIC_ROUTES,
+  send,
+  type DocumentedRoute,
+  type RouteCase,
+  type RouteFixtures,
+} from "./routes";
 
-interface World {
-  project: string;
-  deployment: string;
-  keyId: string;
-  tokenId: string;
+/** A project with one of each resource a path parameter can name, and the project's own API key. */
+async function createWorld(): Promise<RouteFixtures & { apiKey: string }> {
+  const project = await createProject();
+  const deployment = await createDeployment(project.slug);
+  const key = await createKey(project.slug, [`${project.slug}/${deployment.slug}`]);
+  const token = await createToken(project.slug, "full");
+  return { project: project.slug, deployment: deployment.slug, keyId: key.id, tokenId: token.id, apiKey: key.key };
+}
+
+let routes: DocumentedRoute[];
+let table: RouteCase[];
+let problems: string[];
+let w: RouteFixtures & {
   apiKey: string;
   readOnly: string;
+  otherProject: string;
   otherProjectToken: string;
   revoked: string;
   expired: string;
-}
-
-let w: World;
+};
 
 beforeAll(async () => {
-  const project = await createProject();
+  routes = await documentedRoutes();
+  const world = await createWorld();
   const other = await createProject();
-  const deployment = await createDeployment(project.slug);
-  const key = await createKey(project.slug, [`${project.slug}/*`]);
-  const full = await createToken(project.slug, "full");
-  const revoked = await createToken(project.slug, "full");
-  await admin("DELETE", `/projects/${project.slug}/tokens/${revoked.id}`);
-  const expired = await createToken(project.slug, "full", { expires_at: "2020-01-01T00:00:00Z" });
+  const revoked = await createToken(world.project, "full");
+  await admin("DELETE", `/projects/${world.project}/tokens/${revoked.id}`);
   w = {
-    project: project.slug,
-    deployment: deployment.slug,
-    keyId: key.id,
-    tokenId: full.id,
-    apiKey: key.key,
-    readOnly: (await createToken(project.slug, "read_only")).token,
+    ...world,
+    readOnly: (await createToken(world.project, "read_only")).token,
+    otherProject: other.slug,
     otherProjectToken: (await createToken(other.slug, "full")).token,
     revoked: revoked.token,
-    expired: expired.token,
+    expired: (await createToken(world.project, "full", { expires_at: "2020-01-01T00:00:00Z" })).token,
   };
+  ({ cases: table, problems } = buildRouteTable(routes, w));
 });
 
-/** Every route of the contract's management table, with a body that would succeed for the root admin. */
-const routes = (): [string, string, unknown][] => [
-  ["POST", "/projects", { slug: "sec-new-project" }],
-  ["GET", `/projects/${w.project}`, undefined],
-  ["PATCH", `/projects/${w.project}`, { name: "x" }],
-  ["DELETE", `/projects/${w.project}`, undefined],
-  ["POST", `/projects/${w.project}/deployments`, { slug: "sec-new", origin: { url: "https://a.example.com" } }],
-  ["GET", `/projects/${w.project}/deployments`, undefined],
-  ["GET", `/projects/${w.project}/deployments/${w.deployment}`, undefined],
-  ["PATCH", `/projects/${w.project}/deployments/${w.deployment}`, { name: "x" }],
-  ["DELETE", `/projects/${w.project}/deployments/${w.deployment}`, undefined],
-  ["GET", `/projects/${w.project}/deployments/${w.deployment}/keys`, undefined],
-  ["PUT", `/projects/${w.project}/deployments/${w.deployment}/keys/${w.keyId}`, undefined],
-  ["DELETE", `/projects/${w.project}/deployments/${w.deployment}/keys/${w.keyId}`, undefined],
-  ["POST", `/projects/${w.project}/keys`, { name: "x", scopes: [] }],
-  ["GET", `/projects/${w.project}/keys`, undefined],
-  ["GET", `/projects/${w.project}/keys/${w.keyId}`, undefined],
-  ["PATCH", `/projects/${w.project}/keys/${w.keyId}`, { name: "x" }],
-  ["DELETE", `/projects/${w.project}/keys/${w.keyId}`, undefined],
-  ["POST", `/projects/${w.project}/keys/${w.keyId}/roll`, {}],
-  ["POST", `/projects/${w.project}/tokens`, { name: "x", role: "full" }],
-  ["GET", `/projects/${w.project}/tokens`, undefined],
-  ["DELETE", `/projects/${w.project}/tokens/${w.tokenId}`, undefined],
-  ["GET", `/projects/${w.project}/audit`, undefined],
+/** Every row of every table in the store (but D1's own bookkeeping), as one string to compare. */
+async function snapshot(): Promise<string> {
+  const { results } = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != 'd1_migrations' ORDER BY name",
+  ).all<{ name: string }>();
+  const dumps = await env.DB.batch(results.map((t) => env.DB.prepare(`SELECT * FROM "${t.name}" ORDER BY 1`)));
+  return JSON.stringify(results.map((t, i) => [t.name, dumps[i]!.results]));
+}
+
+interface Denial {
+  status: number;
+  code: string;
+}
+
+/** What a caller gets on a route: a denial, 200 showing nothing of another project, or not tried here. */
+type Outcome = Denial | "sees_only_its_own" | "not_tried";
+
+interface CallerKind {
+  name: string;
+  /** The Authorization header it sends, or null for none. */
+  authorization: () => string | null;
+  outcome: (route: RouteCase) => Outcome;
+}
+
+const bearer = (token: string) => `Bearer ${token}`;
+const always = (status: number, code: string) => (): Outcome => ({ status, code });
+
+const CALLER_KINDS: CallerKind[] = [
+  { name: "no credential: 401 missing_api_key", authorization: () => null, outcome: always(401, "missing_api_key") },
+  { name: "a malformed token: 401 invalid_api_key", authorization: () => bearer("ik_sdk_short"), outcome: always(401, "invalid_api_key") },
+  {
+    name: "the admin token under the Basic scheme: 401 invalid_api_key",
+    authorization: () => `Basic ${btoa(`admin:${ADMIN_TOKEN}`)}`,
+    outcome: always(401, "invalid_api_key"),
+  },
+  {
+    name: "an unknown, well-formed token: 401 invalid_api_key",
+    authorization: () => bearer(generateSecret("management_token")),
+    outcome: always(401, "invalid_api_key"),
+  },
+  { name: "a revoked token: 401 invalid_api_key", authorization: () => bearer(w.revoked), outcome: always(401, "invalid_api_key") },
+  { name: "an expired token: 401 expired_api_key", authorization: () => bearer(w.expired), outcome: always(401, "expired_api_key") },
+  {
+    name: "the project's own ik_live_ API key: 403 wrong_credential_type",
+    authorization: () => bearer(w.apiKey),
+    outcome: always(403, "wrong_credential_type"),
+  },
+  {
+    name: "an unknown, well-formed ik_live_ API key: 403 wrong_credential_type",
+    authorization: () => bearer(generateSecret("api_key")),
+    outcome: always(403, "wrong_credential_type"),
+  },
+  {
+    name: "another project's token: 403 project_scope_mismatch (outside a project, as OUTSIDE_A_PROJECT says)",
+    authorization: () => bearer(w.otherProjectToken),
+    outcome: (route) => {
+      if (route.inAProject) return { status: 403, code: "project_scope_mismatch" };
+      return OUTSIDE_A_PROJECT[route.id] === "root_only" ? { status: 403, code: "scope_insufficient" } : "sees_only_its_own";
+    },
+  },
+  {
+    name: "a read-only token writing: 403 scope_insufficient",
+    authorization: () => bearer(w.readOnly),
+    outcome: (route) => (route.isWrite ? { status: 403, code: "scope_insufficient" } : "not_tried"),
+  },
 ];
 
-async function snapshot(): Promise<string> {
-  const tables = ["projects", "deployments", "api_keys", "api_key_secrets", "api_key_deployments", "management_tokens", "audit_events"];
-  const dumps = await env.DB.batch(tables.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY 1`)));
-  return JSON.stringify(dumps.map((d) => d.results));
-}
-
-async function expectDenied(method: string, path: string, body: unknown, token: string | null, status: number, code: string) {
+async function expectDenied(route: RouteCase, authorization: string | null, { status, code }: Denial) {
   const before = await snapshot();
-  const res = await admin(method, path, body, token);
-  expect({ method, path, status: res.status, code: res.body?.error?.code }).toEqual({ method, path, status, code });
-  if (status === 401) expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
-  expect(await snapshot()).toBe(before);
+  const res = await send(route, authorization);
+  const body = (await res.clone().json().catch(() => null)) as { error?: { code?: string } } | null;
+  expect({ route: route.id, status: res.status, code: body?.error?.code }).toEqual({ route: route.id, status, code });
+  await expectError(res, status, code);
+  expect(await snapshot(), `${route.id} changed the store`).toBe(before);
 }
 
-const isWrite = (method: string) => method !== "GET";
+/** A 200 that names nothing of the fixture project: not its slug, nor any of its resources' ids. */
+async function expectSeesOnlyItsOwn(route: RouteCase, authorization: string) {
+  const before = await snapshot();
+  const res = await send(route, authorization);
+  const text = await res.text();
+  expect({ route: route.id, status: res.status }).toEqual({ route: route.id, status: 200 });
+  for (const secret of [w.project, w.deployment, w.keyId, w.tokenId]) expect(text, route.id).not.toContain(`"${secret}"`);
+  expect(await snapshot(), `${route.id} changed the store`).toBe(before);
+}
+
+describe("the security table", () => {
+  it("covers exactly the routes of the OpenAPI document", () => {
+    expect(problems, `\n${problems.join("\n")}\n`).toEqual([]);
+    const documented = routes.map((r) => r.id).filter((id) => !PUBLIC_ROUTES.includes(id));
+    expect(table.map((c) => c.id).sort()).toEqual(documented.sort());
+    expect(table.length).toBeGreaterThan(0);
+  });
+
+  it("answers without a credential exactly on the public routes", async () => {
+    const publicCases = PUBLIC_ROUTES.map((id) => {
+      const [method, url] = id.split(" ") as [string, string];
+      return { id, method, url, body: undefined };
+    });
+    const open: string[] = [];
+    for (const route of [...table, ...publicCases]) {
+      const res = await send(route, null);
+      if (res.status !== 401) open.push(`${route.id} ${res.status}`);
+    }
+    expect(open.sort()).toEqual(PUBLIC_ROUTES.map((id) => `${id} 200`).sort());
+  });
+
+  it("each case is one the root admin may make: its body and path are valid, so only the caller is wrong", async () => {
+    const world = await createWorld();
+    const { cases, problems: worldProblems } = buildRouteTable(routes, world);
+    expect(worldProblems).toEqual([]);
+    // Deletes last, children before parents, so every call finds what it names.
+    const order = (c: RouteCase) => (c.method === "DELETE" ? 1000 - c.url.split("/").length : 0);
+    for (const route of [...cases].sort((a, b) => order(a) - order(b))) {
+      const res = await send(route, bearer(ADMIN_TOKEN));
+      expect({ route: route.id, ok: res.ok }, `${res.status} ${await res.text()}`).toEqual({ route: route.id, ok: true });
+    }
+  });
+});
 
 describe("every management route denies", () => {
-  it("no credential: 401 missing_api_key", async () => {
-    for (const [m, p, b] of routes()) await expectDenied(m, p, b, null, 401, "missing_api_key");
-  });
-  it("a malformed credential: 401 invalid_api_key", async () => {
-    for (const [m, p, b] of routes()) await expectDenied(m, p, b, "ik_sdk_short", 401, "invalid_api_key");
-  });
-  it("an unknown, well-formed token: 401 invalid_api_key", async () => {
-    for (const [m, p, b] of routes()) await expectDenied(m, p, b, generateSecret("management_token"), 401, "invalid_api_key");
-  });
-  it("an API key: 403 wrong_credential_type", async () => {
-    for (const [m, p, b] of routes()) await expectDenied(m, p, b, w.apiKey, 403, "wrong_credential_type");
-    for (const [m, p, b] of routes()) await expectDenied(m, p, b, generateSecret("api_key"), 403, "wrong_credential_type");
-  });
-  it("another project's token: 403 project_scope_mismatch (creating projects: scope_insufficient)", async () => {
-    for (const [m, p, b] of routes()) {
-      if (p === "/projects") await expectDenied(m, p, b, w.otherProjectToken, 403, "scope_insufficient");
-      else await expectDenied(m, p, b, w.otherProjectToken, 403, "project_scope_mismatch");
+  it.each(CALLER_KINDS)("$name", async (caller) => {
+    let tried = 0;
+    for (const route of table) {
+      const outcome = caller.outcome(route);
+      if (outcome === "not_tried") continue;
+      tried += 1;
+      const authorization = caller.authorization();
+      if (outcome === "sees_only_its_own") await expectSeesOnlyItsOwn(route, authorization!);
+      else await expectDenied(route, authorization, outcome);
     }
-  });
-  it("a read-only token writing: 403 scope_insufficient", async () => {
-    for (const [m, p, b] of routes().filter(([m]) => isWrite(m))) {
-      await expectDenied(m, p, b, w.readOnly, 403, "scope_insufficient");
-    }
-  });
-  it("a revoked token: 401 invalid_api_key", async () => {
-    for (const [m, p, b] of routes()) await expectDenied(m, p, b, w.revoked, 401, "invalid_api_key");
-  });
-  it("an expired token: 401 expired_api_key", async () => {
-    for (const [m, p, b] of routes()) await expectDenied(m, p, b, w.expired, 401, "expired_api_key");
-  });
-  it("a Basic scheme: 401 invalid_api_key", async () => {
-    const res = await admin("GET", "/projects", undefined, null);
-    expect(res.status).toBe(401);
+    expect(tried).toBeGreaterThan(0);
   });
 });
 
 describe("a read-only token reads", () => {
   it("every read route answers 200", async () => {
-    for (const [m, p] of routes().filter(([m]) => !isWrite(m))) {
-      const res = await admin(m, p, undefined, w.readOnly);
-      expect({ p, status: res.status }).toEqual({ p, status: 200 });
+    for (const route of table.filter((r) => !r.isWrite)) {
+      const res = await send(route, bearer(w.readOnly));
+      expect({ route: route.id, status: res.status }).toEqual({ route: route.id, status: 200 });
     }
   });
   it("lists only its own project", async () => {

@@ -20,6 +20,7 @@ import {
   createProject,
   fixture,
   recordingOrigin,
+  testWorker,
   unknownApiKey,
   withEnv,
 } from "../helpers";
@@ -120,9 +121,10 @@ describe("D1 queries per decision", () => {
     const second = await createKey(f.project.slug, [`${f.project.slug}/*`]);
     const counter = countingDb();
     const env = withEnv({ AUTH_CACHE_LEASE_MS: "10000", AUTH_CACHE_MAX_ENTRIES: "1", DB: counter.db });
+    const worker = testWorker(); // its cache is sized by the first request it serves
     const reads = async (token: string) => {
       const before = counter.executed.length;
-      const res = await call(`${f.path}/v1/models`, { token, origin, env, settle: false });
+      const res = await call(`${f.path}/v1/models`, { token, origin, env, worker, settle: false });
       expect(res.status).toBe(200);
       return counter.executed.slice(before).filter((s) => /^\s*SELECT/i.test(s.sql)).length;
     };

@@ -1,8 +1,9 @@
 /**
- * Regressions for findings of the security review: each test fails on the code before its fix.
+ * Writes that stay correct under races and odd input: concurrent PATCHes, times past year 9999, origins that only
+ * look public, a roll racing a revoke. Each test failed on the code before its fix.
  */
 import { describe, expect, it } from "vitest";
-import { admin, call, createDeployment, createKey, createProject, createToken, fixture, recordingOrigin } from "./helpers";
+import { admin, call, createDeployment, createKey, createProject, createToken, fixture, recordingOrigin } from "../helpers";
 
 describe("concurrent PATCHes of different fields never undo each other", () => {
   it("keys: an expiry and a rename sent at once both stick, and the key is refused", async () => {
@@ -30,17 +31,6 @@ describe("concurrent PATCHes of different fields never undo each other", () => {
   });
 });
 
-describe("origin content cannot act on /admin in a browser", () => {
-  it("data-plane responses are sandboxed and not sniffed", async () => {
-    const f = await fixture();
-    const html = () => new Response("<script>fetch('/admin/v1/projects')</script>", { headers: { "content-type": "text/html" } });
-    const res = await call(`${f.path}/v1/models`, { token: f.key.key, origin: recordingOrigin(html).origin });
-    expect(res.status).toBe(200);
-    expect(res.headers.get("content-security-policy")).toBe("sandbox; default-src 'none'");
-    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
-  });
-});
-
 describe("times beyond year 9999 are refused", () => {
   it("a token cannot mint a child that outlives it through a 5-digit UTC year", async () => {
     const project = await createProject();
@@ -48,21 +38,6 @@ describe("times beyond year 9999 are refused", () => {
     const res = await admin("POST", `/projects/${project.slug}/tokens`, { name: "c", role: "full", expires_at: "9999-12-31T23:59:59-23:59" }, parent.token);
     expect(res.status).toBe(400);
     expect(res.body.error.param).toBe("expires_at");
-  });
-});
-
-describe("a pinned model cannot be chosen by relabelling the body", () => {
-  it.each([
-    ["no content-type", undefined],
-    ["a +json media type", "application/vnd.example+json"],
-  ])("rewrites `model` for %s", async (_name, type) => {
-    const f = await fixture({ model: "pinned-model" });
-    const { origin, seen } = recordingOrigin();
-    const headers: Record<string, string> = type ? { "content-type": type } : {};
-    const body = new TextEncoder().encode('{"model":"big-model","messages":[]}');
-    const res = await call(`${f.path}/v1/chat/completions`, { method: "POST", token: f.key.key, headers, body, origin });
-    expect(res.status).toBe(200);
-    expect(JSON.parse(await seen[0]!.text()).model).toBe("pinned-model");
   });
 });
 

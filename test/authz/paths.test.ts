@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_ALLOWED_PATHS, isPathAllowed, normalizeRestPath, validateAllowedPath } from "../../src/gateway/paths";
+import { DEFAULT_ALLOWED_PATHS, isPathAllowed, normalizeRestPath, validateAllowedPath } from "../../src/authz/paths";
 
 describe("normalizeRestPath", () => {
   it.each([

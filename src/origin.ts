@@ -1,12 +1,40 @@
 /**
- * Write-time checks for a deployment's origin (contract: "Origins must be https URLs on public hosts").
+ * What a deployment's origin may be — its URL and the headers keygate adds for it — in one place, used by the
+ * admin API when an origin is written and by the gateway when a request is built (docs/api.md: "Origins must be
+ * https URLs on public hosts").
  * keygate never resolves DNS here; it refuses what is private by its form: IP literals outside public unicast
  * space, and names that only resolve inside a network. In production Workers cannot reach private addresses
  * anyway; this check makes the mistake a clear 400 instead of a 502 later. ALLOW_PRIVATE_ORIGINS=true (local
  * development) allows http and loopback/private hosts.
  */
 import ipaddr from "ipaddr.js";
-import { isReservedOriginHeader } from "../gateway/headers";
+
+/**
+ * Hop-by-hop headers: they describe one connection, not the message, so a proxy must not forward them
+ * (RFC 9110 §7.6.1). `proxy-connection` is the non-standard ancestor of `connection` still sent by old clients;
+ * `proxy-authenticate` / `proxy-authorization` were hop-by-hop in RFC 2616 §13.5.1: they concern a proxy, not the
+ * origin.
+ */
+export const HOP_BY_HOP: readonly string[] = [
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "proxy-authenticate",
+  "proxy-authorization",
+];
+
+/**
+ * Header names an origin header may not use: they would break the message framing or the connection. The admin API
+ * refuses them at write time; the gateway skips them too, so a bad row cannot corrupt a request.
+ */
+export function isReservedOriginHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return HOP_BY_HOP.includes(lower) || lower === "host" || lower === "content-length";
+}
 
 const PRIVATE_SUFFIXES = [".localhost", ".local", ".internal", ".lan", ".home.arpa", ".intranet", ".corp"];
 
