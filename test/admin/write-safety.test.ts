@@ -3,7 +3,20 @@
  * look public, a roll racing a revoke. Each test failed on the code before its fix.
  */
 import { describe, expect, it } from "vitest";
-import { admin, call, createDeployment, createKey, createProject, createToken, fixture, recordingOrigin } from "../helpers";
+import { env } from "cloudflare:workers";
+import {
+  ADMIN_TOKEN,
+  admin,
+  call,
+  createDeployment,
+  createKey,
+  createProject,
+  createToken,
+  expectError,
+  fixture,
+  recordingOrigin,
+  withEnv,
+} from "../helpers";
 
 describe("concurrent PATCHes of different fields never undo each other", () => {
   it("keys: an expiry and a rename sent at once both stick, and the key is refused", async () => {
@@ -38,6 +51,82 @@ describe("times beyond year 9999 are refused", () => {
     const res = await admin("POST", `/projects/${project.slug}/tokens`, { name: "c", role: "full", expires_at: "9999-12-31T23:59:59-23:59" }, parent.token);
     expect(res.status).toBe(400);
     expect(res.body.error.param).toBe("expires_at");
+  });
+});
+
+describe("times beyond year 9999 are refused in key conditions too", () => {
+  it.each(["not_before", "not_after"])("%s in year 10000 once in UTC is a 400 naming the field", async (field) => {
+    const project = await createProject();
+    const res = await admin("POST", `/projects/${project.slug}/keys`, {
+      name: "k",
+      scopes: [`${project.slug}/*`],
+      conditions: { [field]: "9999-12-31T23:59:59-01:00" },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: "invalid_request", param: `conditions.${field}` });
+    expect(res.body.error.message).toMatch(/year 9999/);
+  });
+
+  it("the last instant of year 9999 is stored as written, in UTC", async () => {
+    const project = await createProject();
+    const key = await createKey(project.slug, [`${project.slug}/*`], {
+      conditions: { not_after: "9999-12-31T23:59:59.999Z", not_before: null, countries: null },
+    });
+    const res = await admin("GET", `/projects/${project.slug}/keys/${key.id}`);
+    expect(res.body.conditions).toEqual({ not_after: "9999-12-31T23:59:59.999Z" });
+  });
+});
+
+describe("bodies that are not labelled as JSON", () => {
+  it.each([
+    ["curl's default form type", "application/x-www-form-urlencoded"],
+    ["text/plain", "text/plain"],
+    ["no Content-Type at all", null],
+  ])("%s is a 400 saying what to send, and nothing is written", async (_, type) => {
+    const slug = `ct-${crypto.randomUUID().slice(0, 8)}`;
+    const headers: Record<string, string> = type === null ? {} : { "content-type": type };
+    const body = new TextEncoder().encode(JSON.stringify({ slug }));
+    const res = await call("/admin/v1/projects", { method: "POST", token: ADMIN_TOKEN, headers, body });
+    const error = await expectError(res, 400, "invalid_request");
+    expect(error.error.message).toMatch(/Content-Type: application\/json/);
+    expect((await admin("GET", `/projects/${slug}`)).status).toBe(404);
+  });
+});
+
+describe("revoking something that vanished meanwhile", () => {
+  /** A D1 whose next batch runs after `sql` deleted the row: the revoke's UPDATE then changes nothing. */
+  function deletedBeforeTheRevoke(sql: string, id: string): D1Database {
+    return new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch") {
+          return async (statements: D1PreparedStatement[]) => {
+            await target.prepare(sql).bind(id).run();
+            return target.batch(statements);
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  }
+
+  it("keys and tokens answer the same: 404, and no audit event", async () => {
+    const project = await createProject();
+    const key = await createKey(project.slug, [`${project.slug}/*`]);
+    const token = await createToken(project.slug, "full");
+    const cases = [
+      [`/projects/${project.slug}/keys/${key.id}`, "DELETE FROM api_keys WHERE id = ?", key.id],
+      [`/projects/${project.slug}/tokens/${token.id}`, "DELETE FROM management_tokens WHERE id = ?", token.id],
+    ] as const;
+    for (const [path, sql, id] of cases) {
+      const res = await admin("DELETE", path, undefined, ADMIN_TOKEN, withEnv({ DB: deletedBeforeTheRevoke(sql, id) }));
+      expect(res.status, path).toBe(404);
+      expect(res.body.error.code).toBe("not_found");
+    }
+    const audit = await admin("GET", `/projects/${project.slug}/audit?limit=100`);
+    const actions = audit.body.data.map((event: { action: string }) => event.action);
+    expect(actions).not.toContain("key.revoke");
+    expect(actions).not.toContain("token.revoke");
   });
 });
 

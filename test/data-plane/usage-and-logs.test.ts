@@ -4,7 +4,17 @@
  */
 import { describe, expect, it, vi } from "vitest";
 import { FLUSH_INTERVAL_MS } from "../../src/gateway/usage";
-import { admin, call, captureConsole, createDeployment, createToken, fixture, recordingOrigin, unknownApiKey } from "../helpers";
+import {
+  admin,
+  call,
+  captureConsole,
+  createDeployment,
+  createKey,
+  createToken,
+  fixture,
+  recordingOrigin,
+  unknownApiKey,
+} from "../helpers";
 
 const { origin } = recordingOrigin();
 
@@ -108,6 +118,48 @@ describe("the log line", () => {
     try {
       await call(`/endpoint/${f.project.slug}/${other.slug}/v1/models`, { token: f.key.key, origin });
       expect(logs.endpointLines()).toMatchObject([{ key_id: f.key.id, decision: "scope_insufficient", status: 403, deployment: other.slug }]);
+    } finally {
+      logs.restore();
+    }
+  });
+
+  it("every denial carries its reason, so a revoked key is told apart from an unknown one", async () => {
+    const f = await fixture({}, { conditions: { countries: ["DE"] } });
+    const revoked = await createKey(f.project.slug, [`${f.project.slug}/*`]);
+    await admin("DELETE", `/projects/${f.project.slug}/keys/${revoked.id}`);
+    const rolled = await createKey(f.project.slug, [`${f.project.slug}/*`]);
+    // The old secret of a roll with grace stays stored until its grace ends: then it is retired, not unknown.
+    await admin("POST", `/projects/${f.project.slug}/keys/${rolled.id}/roll`, { grace_seconds: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const token = await createToken(f.project.slug, "full");
+    const cases: [string, Parameters<typeof call>[1], string, string][] = [
+      ["/v1/models", {}, "missing_api_key", "missing_credential"],
+      ["/v1/models", { token: "ik_live_short" }, "invalid_api_key", "malformed_key"],
+      ["/v1/models", { token: unknownApiKey() }, "invalid_api_key", "unknown_key"],
+      ["/v1/models", { token: revoked.key }, "invalid_api_key", "revoked"],
+      ["/v1/models", { token: rolled.key }, "invalid_api_key", "retired_secret"],
+      ["/v1/models", { token: token.token }, "wrong_credential_type", "management_token"],
+      ["/v1/models", { token: f.key.key, cf: { country: "FR" } }, "condition_not_met", "country_not_allowed"],
+      ["/v1/load_lora_adapter", { token: f.key.key, cf: { country: "DE" } }, "not_found", "path_not_allowed"],
+    ];
+    const logs = captureConsole();
+    try {
+      for (const [rest, options] of cases) await call(`${f.path}${rest}`, { ...options, origin });
+      expect(logs.endpointLines().map((line) => [line.decision, line.reason])).toEqual(
+        cases.map(([, , code, reason]) => [code, reason]),
+      );
+      for (const line of logs.lines) expect(line).not.toMatch(/ik_(live|sdk)_[0-9A-Za-z]{8}/);
+    } finally {
+      logs.restore();
+    }
+  });
+
+  it("an allowed request's line has no reason", async () => {
+    const f = await fixture();
+    const logs = captureConsole();
+    try {
+      await call(`${f.path}/v1/models`, { token: f.key.key, origin });
+      expect(logs.endpointLines()[0]).not.toHaveProperty("reason");
     } finally {
       logs.restore();
     }
