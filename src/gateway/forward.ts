@@ -1,6 +1,6 @@
 /**
  * The forwarding half of the data plane: an already-authorized request becomes a fresh upstream request to the
- * deployment's origin, and the origin's answer is streamed back as it arrives (CONTRACT.md, "Data plane").
+ * deployment's origin, and the origin's answer is streamed back as it arrives (docs/api.md, "Data plane").
  *
  * One AbortController governs the origin call. It is aborted, with an ApiError saying why, when the client hangs up,
  * when the origin's response headers take longer than `timeoutMs`, or when a streamed body passes `maxBodyBytes`.

@@ -403,7 +403,7 @@ describe("forwardToOrigin: the response", () => {
       "content-type": "application/json",
       "x-ratelimit-remaining-requests": "99",
       "x-request-id": "req_test",
-      // keygate's own: origin content must never run as keygate's page (test/security-review.test.ts)
+      // keygate's own: origin content must never run as keygate's page (test/data-plane/origin-isolation.test.ts)
       "content-security-policy": "sandbox; default-src 'none'",
       "x-content-type-options": "nosniff",
     });
