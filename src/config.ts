@@ -22,6 +22,8 @@ export interface Config {
   cacheMaxEntries: number;
   maxBodyBytes: number;
   originTimeoutMs: number;
+  /** Longest wait for a whole request body (408 after). */
+  bodyTimeoutMs: number;
   /** The rate-limit binding's period, sent as Retry-After. */
   rateLimitPeriodS: number;
 }
@@ -31,6 +33,7 @@ export const DEFAULTS = {
   cacheMaxEntries: 10_000,
   maxBodyBytes: 10 * 1024 * 1024,
   originTimeoutMs: 120_000,
+  bodyTimeoutMs: 60_000,
   rateLimitPeriodS: 60,
 } as const;
 
@@ -81,6 +84,7 @@ export function parseConfig(env: Env, warn: (message: string) => void): Config {
     cacheMaxEntries: integer("AUTH_CACHE_MAX_ENTRIES", env.AUTH_CACHE_MAX_ENTRIES, DEFAULTS.cacheMaxEntries, 0, 10_000_000, warn),
     maxBodyBytes: integer("MAX_BODY_BYTES", env.MAX_BODY_BYTES, DEFAULTS.maxBodyBytes, 1, 2 ** 40, warn),
     originTimeoutMs: integer("ORIGIN_TIMEOUT_MS", env.ORIGIN_TIMEOUT_MS, DEFAULTS.originTimeoutMs, 1, 2 ** 31 - 1, warn),
+    bodyTimeoutMs: integer("BODY_TIMEOUT_MS", env.BODY_TIMEOUT_MS, DEFAULTS.bodyTimeoutMs, 1, 2 ** 31 - 1, warn),
     rateLimitPeriodS: rateLimitPeriod(env.KEY_RATE_LIMIT_PERIOD_S, warn),
   };
 }

@@ -23,6 +23,7 @@ import { auditContext, orNotFound, projectFor } from "./guard";
 import {
   AUTH_ERRORS,
   CONFLICT_ERROR,
+  CreatedByQuery,
   Description,
   IdParam,
   json,
@@ -50,6 +51,7 @@ export const ApiKey = z
     last_used_at: z.string().nullable().openapi({ description: "Reflects a use within 10 s (writes are coalesced)." }),
     request_count: z.number().int().openapi({ description: "Allowed requests, counted like last_used_at." }),
     created_at: z.string(),
+    created_by: z.string().nullable().openapi({ description: "The audit actor that created it (null for one made before this was recorded)." }),
   })
   .openapi("ApiKey");
 const ApiKeyWithSecret = ApiKey.extend({
@@ -95,6 +97,7 @@ export function keyView(row: KeyWithLinks, projectSlug: string): z.infer<typeof 
     last_used_at: row.last_used_at,
     request_count: row.request_count,
     created_at: row.created_at,
+    created_by: row.created_by,
   };
 }
 
@@ -137,6 +140,7 @@ keys.openapi(
       last_used_at: null,
       request_count: 0,
       created_at: isoNow(),
+      created_by: c.get("principal").actor,
     };
     await insertKey(c.env.DB, row, await hashSecret(secret, c.get("config").keyPepper), scopes.deploymentIds, auditContext(c));
     return c.json({ ...keyView(await keyOrThrow(c.env.DB, project, row.id), project.slug), key: secret }, 201);
@@ -144,11 +148,19 @@ keys.openapi(
 );
 
 keys.openapi(
-  listRoute({ path: "/projects/{project}/keys", params: ProjectParams, item: ApiKey, listName: "ApiKeyList", tags, summary: "List API keys" }),
+  listRoute({
+    path: "/projects/{project}/keys",
+    params: ProjectParams,
+    query: CreatedByQuery,
+    item: ApiKey,
+    listName: "ApiKeyList",
+    tags,
+    summary: "List API keys (`created_by` finds what one token made)",
+  }),
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "read");
-    const { limit, cursor } = c.req.valid("query");
-    const rows = await listKeys(c.env.DB, project.id, cursor ?? null, limit + 1);
+    const { limit, cursor, created_by } = c.req.valid("query");
+    const rows = await listKeys(c.env.DB, project.id, cursor ?? null, limit + 1, created_by ?? null);
     return c.json(listBody(rows, limit, (row) => keyView(row, project.slug)), 200);
   },
 );

@@ -96,21 +96,29 @@ export function jsonBody<T extends z.ZodTypeAny>(schema: T) {
   return { body: { required: true, content: { "application/json": { schema } } } };
 }
 
-/** The GET route of a paginated list: `limit` and `cursor` in the query, a page of `item` in the answer. */
-export function listRoute<P extends string, Params extends z.ZodObject, T extends z.ZodTypeAny>(route: {
-  path: P;
-  params: Params;
-  item: T;
-  listName: string;
-  tags: string[];
-  summary: string;
-}) {
+/** `?created_by=`: only what one actor created (an audit actor: `admin`, `access:<email>`, `token:<tok_…>`). */
+export const CreatedByQuery = ListQuery.extend({
+  created_by: z
+    .string()
+    .min(1)
+    .max(320)
+    .optional()
+    .openapi({ description: "Only what this audit actor created, e.g. `token:tok_…`", example: "token:tok_01jcz9x7k2m3n4p5q6r7s8t9v0" }),
+});
+
+/** The GET route of a paginated list: `limit` and `cursor` (and any filters of `query`) in the query, a page of `item`. */
+export function listRoute<
+  P extends string,
+  Params extends z.ZodObject,
+  T extends z.ZodTypeAny,
+  Q extends typeof ListQuery = typeof ListQuery,
+>(route: { path: P; params: Params; item: T; listName: string; tags: string[]; summary: string; query?: Q }) {
   return createRoute({
     method: "get",
     path: route.path,
     tags: route.tags,
     summary: route.summary,
-    request: { params: route.params, query: ListQuery },
+    request: { params: route.params, query: (route.query ?? ListQuery) as Q },
     responses: { 200: json(listSchema(route.item, route.listName), "A page of results."), ...AUTH_ERRORS },
   });
 }

@@ -12,7 +12,7 @@ import { newId } from "../secrets/ids";
 import { getToken, insertToken, listTokens, revokeToken, type TokenRow } from "../store/tokens";
 import { isoNow } from "../time";
 import { auditContext, orNotFound, projectFor } from "./guard";
-import { AUTH_ERRORS, IdParam, json, jsonBody, listBody, listRoute, Name, ProjectParams, Timestamp } from "./schemas";
+import { AUTH_ERRORS, CreatedByQuery, IdParam, json, jsonBody, listBody, listRoute, Name, ProjectParams, Timestamp } from "./schemas";
 
 export const Token = z
   .object({
@@ -25,6 +25,7 @@ export const Token = z
     expires_at: z.string().nullable(),
     revoked_at: z.string().nullable(),
     created_at: z.string(),
+    created_by: z.string().nullable().openapi({ description: "The audit actor that created it (null for one made before this was recorded)." }),
   })
   .openapi("ManagementToken");
 const TokenWithSecret = Token.extend({
@@ -46,6 +47,7 @@ function tokenView(row: TokenRow, projectSlug: string): z.infer<typeof Token> {
     expires_at: row.expires_at,
     revoked_at: row.revoked_at,
     created_at: row.created_at,
+    created_by: row.created_by,
   };
 }
 
@@ -87,18 +89,29 @@ tokens.openapi(
       expires_at: expiresAt,
       revoked_at: null,
       created_at: isoNow(),
+      created_by: principal.actor,
     };
-    await insertToken(c.env.DB, row, await hashSecret(secret, c.get("config").keyPepper), auditContext(c));
+    const inserted = await insertToken(c.env.DB, row, await hashSecret(secret, c.get("config").keyPepper), auditContext(c));
+    // The token making this request was revoked while it ran: its children go with it, so this one is not made.
+    if (!inserted) throw new ApiError("invalid_api_key");
     return c.json({ ...tokenView(row, project.slug), token: secret }, 201);
   },
 );
 
 tokens.openapi(
-  listRoute({ path: "/projects/{project}/tokens", params: ProjectParams, item: Token, listName: "ManagementTokenList", tags, summary: "List management tokens" }),
+  listRoute({
+    path: "/projects/{project}/tokens",
+    params: ProjectParams,
+    query: CreatedByQuery,
+    item: Token,
+    listName: "ManagementTokenList",
+    tags,
+    summary: "List management tokens (`created_by` finds what one token made)",
+  }),
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "read");
-    const { limit, cursor } = c.req.valid("query");
-    const rows = await listTokens(c.env.DB, project.id, cursor ?? null, limit + 1);
+    const { limit, cursor, created_by } = c.req.valid("query");
+    const rows = await listTokens(c.env.DB, project.id, cursor ?? null, limit + 1, created_by ?? null);
     return c.json(listBody(rows, limit, (row) => tokenView(row, project.slug)), 200);
   },
 );
@@ -108,7 +121,7 @@ tokens.openapi(
     method: "delete",
     path: "/projects/{project}/tokens/{token_id}",
     tags,
-    summary: "Revoke a management token",
+    summary: "Revoke a management token, and every token it created (transitively)",
     request: { params: ProjectParams.extend({ token_id: IdParam("token_id") }) },
     responses: { 200: json(Token, "The revoked token."), ...AUTH_ERRORS },
   }),

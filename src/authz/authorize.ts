@@ -5,6 +5,8 @@
  *
  * The checks run in a fixed order and the first denial wins. The order is part of the contract's behaviour
  * (docs/api.md, "The decision"):
+ *   0. the method: only those an inference API uses are forwarded (a TRACE echoed by an origin would show the
+ *      deployment's own Authorization header to the caller);
  *   1. the deployment's auth toggle: with auth off, no credential check at all (a key sent is ignored);
  *      an unknown deployment still demands a credential first, so its absence is only told to an authenticated
  *      caller;
@@ -30,6 +32,8 @@ export interface AuthorizeInput {
   deployment: DeploymentRecord | null;
   /** The project slug from the URL. */
   projectSlug: string;
+  /** The request's method, as the runtime gives it (upper-case for the standard ones). */
+  method: string;
   /** The path after `/endpoint/{project}/{deployment}`, as sent (still percent-encoded). */
   rawPath: string;
   facts: RequestFacts;
@@ -57,8 +61,12 @@ const KEY_CHECKS: readonly Check[] = [
   ({ key, facts, now }) => evaluateConditions(key.conditions, facts, now, key),
 ];
 
+/** Methods keygate forwards; anything else (TRACE, CONNECT, made-up ones) is 405. */
+const FORWARDED_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
 export function authorize(input: AuthorizeInput): Decision {
   const { deployment, credential } = input;
+  if (!FORWARDED_METHODS.has(input.method)) return deny("method_not_allowed", "method_not_allowed");
   let keyId: string | null = null;
   if (deployment === null || deployment.authEnabled) {
     if (credential.kind === "none") return deny("missing_api_key", "missing_credential");

@@ -17,12 +17,17 @@ export const DEFAULT_ALLOWED_PATHS: readonly string[] = [
 
 export const MAX_ALLOWED_PATH_LENGTH = 256;
 
-/** What can make a path not normal: an escape, a backslash, a control, an empty segment, a dot segment. */
-const NEEDS_NORMALISING = /[%\\\u0000-\u001f\u007f]|\/\/|\/\.\.?(?:\/|$)/;
+/** What can make a path not normal: an escape, a backslash, a control, a ";", an empty segment, a dot segment. */
+const NEEDS_NORMALISING = /[%\\;\u0000-\u001f\u007f]|\/\/|\/\.\.?(?:\/|$)/;
 /** Encoded "/" and "\": origins disagree on whether they are separators, so they are made separators here. */
 const ENCODED_SEPARATOR = /%2f|%5c|\\/gi;
 /** Raw C0 controls and DEL, or their percent-encodings (%00–%1F, %7F): no inference route has them. */
 const CONTROL = /[\u0000-\u001f\u007f]|%[01][0-9a-f]|%7f/i;
+/**
+ * A ";" (or its encoding %3B) starts a path parameter in Java servers (Tomcat, Jetty, Spring): `/v1/models/..;/x`
+ * is `/v1/models/../x` to them, which would climb past the allow-list. No inference route has one.
+ */
+const PATH_PARAMETER = /;|%3b/i;
 /** A "%" not followed by two hex digits: origins would each repair it differently. */
 const BROKEN_ESCAPE = /%(?![0-9a-f]{2})/i;
 
@@ -34,12 +39,12 @@ const BROKEN_ESCAPE = /%(?![0-9a-f]{2})/i;
  * kept as sent, so the origin receives the client's bytes.
  *
  * @returns the normalised path, starting with "/" (an empty input is "/"), or null when it would climb above the
- *          root, contains control characters (NUL included) or a malformed "%" escape.
+ *          root, contains control characters (NUL included), a ";" path parameter or a malformed "%" escape.
  */
 export function normalizeRestPath(raw: string): string | null {
   // The common case, `/v1/chat/completions`, is already normal: nothing encoded, no empty or dot segment.
   if (raw.startsWith("/") && !NEEDS_NORMALISING.test(raw)) return raw;
-  if (CONTROL.test(raw) || BROKEN_ESCAPE.test(raw)) return null;
+  if (CONTROL.test(raw) || BROKEN_ESCAPE.test(raw) || PATH_PARAMETER.test(raw)) return null;
   const path = raw.replace(ENCODED_SEPARATOR, "/");
   if (path === "") return "/";
   if (!path.startsWith("/")) return null;

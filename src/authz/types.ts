@@ -72,6 +72,7 @@ export interface CompiledConditions {
  */
 export type DenialReason =
   | CredentialReason
+  | "method_not_allowed"
   | "missing_credential"
   | "unknown_key"
   | "revoked"

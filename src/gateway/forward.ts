@@ -3,11 +3,14 @@
  * deployment's origin, and the origin's answer is streamed back as it arrives (docs/api.md, "Data plane").
  *
  * One AbortController governs the origin call. It is aborted, with an ApiError saying why, when the client hangs up,
- * when the origin's response headers take longer than `timeoutMs`, or when a streamed body passes `maxBodyBytes`.
+ * when the origin's response headers take longer than `timeoutMs`, when a streamed body passes `maxBodyBytes`, or
+ * when the client's body has not all arrived within `bodyTimeoutMs` (a client dripping its body holds a connection
+ * to the origin for as long as it likes otherwise).
  */
 import type { DeploymentRecord } from "../authz/types";
 import { ApiError } from "../errors";
 import { downstreamHeaders, upstreamHeaders } from "./headers";
+import { upstreamBody } from "./request-body";
 
 export interface ForwardOptions {
   /** The origin call: a parameter so tests can play the origin. */
@@ -17,12 +20,15 @@ export interface ForwardOptions {
   maxBodyBytes: number;
   /** Longest wait for the origin's response headers; longer is 504 `origin_timeout`. Never cuts a stream. */
   timeoutMs: number;
+  /** Longest wait for the whole request body; longer is 408 `request_timeout`. */
+  bodyTimeoutMs: number;
 }
 
 /**
  * @param restPath the normalised path after `/endpoint/{project}/{deployment}` (see normalizeRestPath), already
  *                 checked against the deployment's allowed paths
- * @throws ApiError `request_too_large`, `origin_timeout`, `origin_unreachable` (also for an origin redirect)
+ * @throws ApiError `invalid_request` (a body the model pin refuses), `request_too_large`, `request_timeout`,
+ *         `origin_timeout`, `origin_unreachable` (also for an origin redirect)
  */
 export async function forwardToOrigin(
   request: Request,
@@ -40,11 +46,21 @@ export async function forwardToOrigin(
   else request.signal.addEventListener("abort", hangUp, { once: true });
 
   const headers = upstreamHeaders(request.headers, deployment.originHeaders, opts.requestId);
-  const body = await upstreamBody(request, deployment.model, opts.maxBodyBytes, () =>
-    abort.abort(new ApiError("request_too_large")),
-  );
+  const body = await upstreamBody(request, {
+    model: deployment.model,
+    maxBodyBytes: opts.maxBodyBytes,
+    bodyTimeoutMs: opts.bodyTimeoutMs,
+    onTooLarge: () => abort.abort(new ApiError("request_too_large")),
+  });
   if (body.length !== null) headers.set("content-length", String(body.length));
 
+  // A streamed body must have arrived whole by the deadline; once the origin has answered it no longer matters.
+  let bodyTimer: ReturnType<typeof setTimeout> | null = null;
+  if (body.arrived !== null) {
+    bodyTimer = setTimeout(() => abort.abort(new ApiError("request_timeout")), opts.bodyTimeoutMs);
+    const stop = (): void => clearTimeout(bodyTimer);
+    body.arrived.then(stop, stop);
+  }
   const timer = setTimeout(() => abort.abort(new ApiError("origin_timeout")), opts.timeoutMs);
   let upstream: Response;
   try {
@@ -65,6 +81,7 @@ export async function forwardToOrigin(
   } finally {
     // Headers are in (or the call is over): a long completion stream must not be cut by the header timeout.
     clearTimeout(timer);
+    clearTimeout(bodyTimer);
   }
 
   if (isRedirect(upstream)) {
@@ -127,115 +144,5 @@ function untilAborted(call: Promise<Response>, signal: AbortSignal): Promise<Res
         reject(err);
       },
     );
-  });
-}
-
-interface UpstreamBody {
-  stream: ReadableStream<Uint8Array> | Uint8Array | null;
-  /** Set when the body was buffered (model rewrite): the length of what is actually sent. */
-  length: number | null;
-}
-
-async function upstreamBody(
-  request: Request,
-  model: string | null,
-  maxBodyBytes: number,
-  onTooLarge: () => void,
-): Promise<UpstreamBody> {
-  if (request.method === "GET" || request.method === "HEAD" || request.body === null) {
-    return { stream: null, length: null };
-  }
-  const declared = declaredLength(request.headers);
-  if (declared !== null && declared > maxBodyBytes) throw new ApiError("request_too_large");
-
-  if (model !== null && isRewritable(request.headers)) {
-    const bytes = await readBounded(request.body, maxBodyBytes);
-    const sent = withModel(bytes, model) ?? bytes;
-    return { stream: sent, length: sent.byteLength };
-  }
-
-  // A declared length within the limit is a bound the runtime enforces: HTTP framing delivers exactly
-  // Content-Length bytes (RFC 9112 §6.2; a mismatch is a protocol error in HTTP/2, RFC 9113 §8.1.1). The native
-  // stream then goes up as it came — no JavaScript in the byte path, and the runtime keeps sending Content-Length
-  // to origins that do not accept chunked uploads. Only a body of unknown length has its bytes counted.
-  if (declared !== null) return { stream: request.body, length: null };
-  return { stream: request.body.pipeThrough(byteLimit(maxBodyBytes, onTooLarge)), length: null };
-}
-
-function declaredLength(headers: Headers): number | null {
-  const value = headers.get("content-length");
-  return value !== null && /^\d+$/.test(value) ? Number(value) : null;
-}
-
-/**
- * A body that may be JSON and is not content-encoded: only then can `model` be read and replaced. JSON is judged by
- * the body itself (withModel parses it), not only by the label: origins such as vLLM (FastAPI) and Ollama parse a
- * body sent without a Content-Type, or as `application/<x>+json`, so skipping those would let a client choose the
- * model a deployment pins.
- */
-function isRewritable(headers: Headers): boolean {
-  const type = headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
-  const json = type === undefined || type === "" || type === "application/json" || /^application\/[\w.+-]+\+json$/.test(type);
-  const encoding = headers.get("content-encoding")?.trim().toLowerCase();
-  return json && (encoding === undefined || encoding === "" || encoding === "identity");
-}
-
-/** The body with `model` replaced, or null when it is not a JSON object with a `model` field (then sent as is). */
-function withModel(bytes: Uint8Array, model: string): Uint8Array | null {
-  let parsed: unknown;
-  try {
-    // fatal: invalid UTF-8 is forwarded untouched rather than "repaired" with U+FFFD.
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
-  } catch {
-    return null;
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || !Object.hasOwn(parsed, "model")) {
-    return null;
-  }
-  // Spreading keeps the key order, with `model` where the client put it.
-  return new TextEncoder().encode(JSON.stringify({ ...parsed, model }));
-}
-
-async function readBounded(body: ReadableStream<Uint8Array>, maxBodyBytes: number): Promise<Uint8Array> {
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    let chunk: ReadableStreamReadResult<Uint8Array>;
-    try {
-      chunk = await reader.read();
-    } catch (err) {
-      throw new ApiError("invalid_request", "The request body could not be read.", null, { cause: err });
-    }
-    if (chunk.done) break;
-    total += chunk.value.byteLength;
-    if (total > maxBodyBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new ApiError("request_too_large");
-    }
-    chunks.push(chunk.value);
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
-}
-
-/** Passes bytes through until more than `max` have gone by, then errors the stream (and the upload with it). */
-function byteLimit(max: number, onTooLarge: () => void): TransformStream<Uint8Array, Uint8Array> {
-  let seen = 0;
-  return new TransformStream({
-    transform(chunk, controller) {
-      seen += chunk.byteLength;
-      if (seen > max) {
-        onTooLarge();
-        controller.error(new ApiError("request_too_large"));
-        return;
-      }
-      controller.enqueue(chunk);
-    },
   });
 }

@@ -87,6 +87,7 @@ export async function handleEndpoint(
     key,
     deployment,
     projectSlug: target.project,
+    method: request.method,
     rawPath: target.rest,
     facts: factsOf(request),
     now,
@@ -106,5 +107,6 @@ export async function handleEndpoint(
     requestId,
     maxBodyBytes: config.maxBodyBytes,
     timeoutMs: config.originTimeoutMs,
+    bodyTimeoutMs: config.bodyTimeoutMs,
   });
 }

@@ -9,11 +9,40 @@ import { HOP_BY_HOP, isReservedOriginHeader } from "../origin";
 const CLIENT_CREDENTIALS = ["authorization", "x-api-key", "cookie"];
 
 /**
- * Claims about who the client is or how it got here. Cloudflare sets its own `cf-*` facts on the subrequest; a
- * client-sent value would let it impersonate an address or country to an origin that trusts them.
+ * Claims about who the client is or how it got here, in the spellings proxies and frameworks read. Cloudflare sets
+ * its own `cf-*` facts on the subrequest; a client-sent value would let it impersonate an address or country to an
+ * origin that trusts them.
  */
-const FORWARDING = ["forwarded", "x-real-ip", "true-client-ip", "x-client-ip", "x-cluster-client-ip", "cdn-loop"];
-const FORWARDING_PREFIXES = ["x-forwarded-", "cf-"];
+const FORWARDING = [
+  "forwarded",
+  "via",
+  "x-real-ip",
+  "true-client-ip",
+  "x-client-ip",
+  "client-ip",
+  "fastly-client-ip",
+  "x-cluster-client-ip",
+  "x-originating-ip",
+  "x-remote-addr",
+  "x-remote-ip",
+  "x-proxyuser-ip",
+  "x-original-forwarded-for",
+  "cdn-loop",
+];
+/** Envoy's `x-envoy-*` headers steer retries, timeouts and routing in a mesh in front of the origin. */
+const FORWARDING_PREFIXES = ["x-forwarded-", "cf-", "x-envoy-"];
+
+/**
+ * Overrides an origin framework may honour: another path (`X-Original-URL` in IIS and Symfony, `X-Rewrite-URL`) or
+ * another method (Rails, Express's method-override, Spring) than the one keygate checked.
+ */
+const OVERRIDES = [
+  "x-original-url",
+  "x-rewrite-url",
+  "x-http-method-override",
+  "x-http-method",
+  "x-method-override",
+];
 
 /**
  * Recomputed by the runtime for the message actually sent: `host` from the origin URL, `content-length` from the
@@ -21,7 +50,12 @@ const FORWARDING_PREFIXES = ["x-forwarded-", "cf-"];
  */
 const RECOMPUTED = ["host", "content-length", "x-request-id"];
 
-/** Names listed in `Connection` are hop-by-hop for this message too (RFC 9110 §7.6.1). */
+/**
+ * Names listed in `Connection` are hop-by-hop for this message too (RFC 9110 §7.6.1). workerd removes `Connection`
+ * from an incoming request before the Worker sees it, so on the data plane the names a client lists there cannot
+ * be read and are not removed by this rule (the header itself never reaches the origin). It still applies to
+ * responses and to requests built in tests.
+ */
 function connectionListed(headers: Headers): string[] {
   const value = headers.get("connection");
   if (value === null) return [];
@@ -31,8 +65,50 @@ function connectionListed(headers: Headers): string[] {
     .filter((name) => name !== "");
 }
 
-const UPSTREAM_DROPPED: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...CLIENT_CREDENTIALS, ...FORWARDING, ...RECOMPUTED]);
-const DOWNSTREAM_DROPPED: ReadonlySet<string> = new Set([...HOP_BY_HOP, "set-cookie", "set-cookie2"]);
+/**
+ * Response headers that act on the whole host rather than on this one answer. keygate's host also serves /admin, and
+ * an origin is the tenant's to control, so none of these may pass: cookies; reporting endpoints that would collect
+ * the host's traffic (`NEL`, `Report-To`, `Reporting-Endpoints`); `Clear-Site-Data`, which would sign operators out;
+ * HSTS and `Alt-Svc`, which bind the host's transport; `Refresh`; CORS grants (`Access-Control-Allow-*`), which would
+ * open keygate's host to another site's scripts; `Permissions-Policy`; `Link`, which can preload or prefetch
+ * anything; `Service-Worker-Allowed`, which widens a service worker's scope; client-hint opt-ins (`Accept-CH`,
+ * `Critical-CH`) and `Origin-Trial`. API clients use none of them; Content-Type, Retry-After, `x-ratelimit-*`,
+ * `openai-*`, caching and encoding headers pass.
+ */
+const HOST_WIDE = [
+  "set-cookie",
+  "set-cookie2",
+  "nel",
+  "report-to",
+  "reporting-endpoints",
+  "clear-site-data",
+  "strict-transport-security",
+  "alt-svc",
+  "refresh",
+  "permissions-policy",
+  "feature-policy",
+  "link",
+  "service-worker-allowed",
+  "accept-ch",
+  "critical-ch",
+  "origin-trial",
+];
+const HOST_WIDE_PREFIXES = ["access-control-allow-"];
+
+/**
+ * A deny-list, not an allow-list, for what goes up: OpenAI-compatible clients send headers origins rely on
+ * (`OpenAI-Organization`, `OpenAI-Beta`, `x-stainless-*`, `anthropic-version`, tracing headers), and an allow-list
+ * would break every one it did not foresee. What is dropped is what an origin could mistake for keygate's word:
+ * credentials, forwarding claims, overrides.
+ */
+const UPSTREAM_DROPPED: ReadonlySet<string> = new Set([
+  ...HOP_BY_HOP,
+  ...CLIENT_CREDENTIALS,
+  ...FORWARDING,
+  ...OVERRIDES,
+  ...RECOMPUTED,
+]);
+const DOWNSTREAM_DROPPED: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...HOST_WIDE]);
 
 /**
  * A copy of `source` without the dropped names. One pass over the names, deleting only those present: on the
@@ -70,11 +146,11 @@ export function upstreamHeaders(
 }
 
 /**
- * Headers for the response to the client: the origin's, minus hop-by-hop headers and cookies. An origin's cookies
+ * Headers for the response to the client: the origin's, minus hop-by-hop and host-wide headers (HOST_WIDE). An origin's cookies
  * would be set on keygate's host, shared by every deployment behind it, so they never pass.
  */
 export function downstreamHeaders(originHeaders: Headers): Headers {
-  const out = keepOnly(originHeaders, DOWNSTREAM_DROPPED, []);
+  const out = keepOnly(originHeaders, DOWNSTREAM_DROPPED, HOST_WIDE_PREFIXES);
   // The Workers fetch() hands over a compressed body already decoded (and re-encodes it on the way out, as
   // `content-encoding` still says), so the origin's length of the encoded bytes no longer describes this body.
   if (out.has("content-encoding")) out.delete("content-length");

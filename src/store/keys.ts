@@ -20,6 +20,8 @@ export interface KeyRow {
   last_used_at: string | null;
   request_count: number;
   created_at: string;
+  /** The audit actor that created the key; null for keys made before it was recorded. */
+  created_by: string | null;
 }
 
 /** A key with the slugs of the deployments linked to it (JSON array, as SQLite builds it). */
@@ -38,11 +40,15 @@ export function getKey(db: D1Database, projectId: string, keyId: string) {
   );
 }
 
-export function listKeys(db: D1Database, projectId: string, afterId: string | null, limit: number) {
+/** `createdBy` (an audit actor) keeps only what it created. */
+export function listKeys(db: D1Database, projectId: string, afterId: string | null, limit: number, createdBy: string | null) {
   return all<KeyWithLinks>(
     db
-      .prepare(`${SELECT_WITH_LINKS} WHERE k.project_id = ?1 AND (?2 IS NULL OR k.id > ?2) ORDER BY k.id LIMIT ?3`)
-      .bind(projectId, afterId, limit),
+      .prepare(
+        `${SELECT_WITH_LINKS} WHERE k.project_id = ?1 AND (?2 IS NULL OR k.id > ?2) AND (?4 IS NULL OR k.created_by = ?4)
+         ORDER BY k.id LIMIT ?3`,
+      )
+      .bind(projectId, afterId, limit, createdBy),
   );
 }
 
@@ -105,7 +111,8 @@ export async function insertKey(
     db
       .prepare(
         `INSERT INTO api_keys (id, project_id, name, description, start, all_deployments, conditions, expires_at,
-           revoked_at, last_used_at, request_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, ?)`,
+           revoked_at, last_used_at, request_count, created_at, created_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, ?, ?)`,
       )
       .bind(
         row.id,
@@ -117,6 +124,7 @@ export async function insertKey(
         row.conditions,
         row.expires_at,
         row.created_at,
+        row.created_by,
       ),
     secretStatement(db, row.project_id, row.id, secret, row.created_at),
     ...linkStatements(db, row.project_id, row.id, deploymentIds),

@@ -46,6 +46,7 @@ const input = (overrides: Partial<Input> = {}): Input => ({
   key: makeKey(),
   deployment,
   projectSlug: "acme",
+  method: "POST",
   rawPath: "/v1/chat/completions",
   facts,
   now: NOW,

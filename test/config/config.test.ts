@@ -36,6 +36,7 @@ describe("parseConfig", () => {
       cacheMaxEntries: DEFAULTS.cacheMaxEntries,
       maxBodyBytes: DEFAULTS.maxBodyBytes,
       originTimeoutMs: DEFAULTS.originTimeoutMs,
+      bodyTimeoutMs: DEFAULTS.bodyTimeoutMs,
       rateLimitPeriodS: DEFAULTS.rateLimitPeriodS,
     });
     expect(warnings).toEqual([]);
@@ -52,6 +53,7 @@ describe("parseConfig", () => {
       AUTH_CACHE_MAX_ENTRIES: "5",
       MAX_BODY_BYTES: "1024",
       ORIGIN_TIMEOUT_MS: "2500",
+      BODY_TIMEOUT_MS: "3000",
       KEY_RATE_LIMIT_PERIOD_S: "10",
     });
     expect(config).toEqual({
@@ -63,6 +65,7 @@ describe("parseConfig", () => {
       cacheMaxEntries: 5,
       maxBodyBytes: 1024,
       originTimeoutMs: 2500,
+      bodyTimeoutMs: 3000,
       rateLimitPeriodS: 10,
     });
     expect(warnings).toEqual([]);

@@ -109,7 +109,7 @@ describe("an allowed request", () => {
     expect(none.headers.get("x-request-id")).not.toBe(generated);
   });
 
-  it("rewrites `model` in a JSON body when the deployment has one, and only then", async () => {
+  it("pins `model` in a JSON body when the deployment has one: replaced, or added when absent", async () => {
     const f = await fixture({ model: "meta-llama/Llama-3.1-8B-Instruct" });
     const { origin, seen } = recordingOrigin();
     const sent = { model: "my-alias", messages: [{ role: "user", content: "hi" }], temperature: 0 };
@@ -118,13 +118,15 @@ describe("an allowed request", () => {
     expect(received).toEqual({ ...sent, model: "meta-llama/Llama-3.1-8B-Instruct" });
     expect(Object.keys(received)).toEqual(["model", "messages", "temperature"]);
 
-    // No `model` field, or not JSON: forwarded byte for byte.
+    // No `model` field: the pinned one is added, so the origin cannot fall back to a default of its own.
     const noModel = '{ "input" : "x" }';
     await call(`${f.path}/v1/embeddings`, { body: noModel, token: f.key.key, origin, settle: false });
-    expect(await seen[1]!.text()).toBe(noModel);
+    expect(await seen[1]!.text()).toBe('{"model":"meta-llama/Llama-3.1-8B-Instruct", "input" : "x" }');
+    // Not JSON: refused (test/data-plane/hardening.test.ts has the whole list).
     const text = '{"model": "alias"'; // truncated JSON
-    await call(`${f.path}/v1/completions`, { body: text, token: f.key.key, origin, settle: false });
-    expect(await seen[2]!.text()).toBe(text);
+    const refused = await call(`${f.path}/v1/completions`, { body: text, token: f.key.key, origin, settle: false });
+    expect(refused.status).toBe(400);
+    expect(seen).toHaveLength(2);
   });
 
   it("does not rewrite `model` for a deployment without one", async () => {

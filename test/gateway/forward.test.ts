@@ -54,7 +54,7 @@ function fakeOrigin(respond: (request: Request) => Response | Promise<Response> 
 }
 
 function options(fetch: typeof globalThis.fetch, overrides: Partial<ForwardOptions> = {}): ForwardOptions {
-  return { fetch, requestId: "req_test", maxBodyBytes: 1024, timeoutMs: 2000, ...overrides };
+  return { fetch, requestId: "req_test", maxBodyBytes: 1024, timeoutMs: 2000, bodyTimeoutMs: 2000, ...overrides };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<ApiError> {
@@ -161,47 +161,71 @@ describe("forwardToOrigin: the upstream request", () => {
     expect([...h.values()].join("\n")).not.toContain("ik_live_");
   });
 
-  it("forwards a binary body byte for byte, even with a model set", async () => {
+  it.each([
+    ["a binary body", "application/octet-stream", new Uint8Array(512).map((_, i) => (i * 7) % 256), "is not valid UTF-8"],
+    ["a JSON array", "application/json", '[{"model": "alias"}]', "is not a JSON object"],
+    ["a truncated object", "application/json", '{"model": "alias",', "ends early"],
+    ["a trailing comma", "application/json", '{"model": "alias",}', "is not strict JSON"],
+    ["NaN", "application/json", '{"model": "alias", "t": NaN}', "is not strict JSON"],
+    ["a UTF-8 BOM", "application/json", "\uFEFF{\"model\": \"alias\"}", "is not a JSON object"],
+    ["UTF-16", "application/json", new Uint8Array([0xff, 0xfe, 0x7b, 0x00, 0x7d, 0x00]), "is not valid UTF-8"],
+    ["two objects", "application/json", '{"model": "a"} {"model": "b"}', "has more after the JSON object"],
+    ["invalid UTF-8 in a string", "application/json", new Uint8Array([...encoder.encode('{"model":"a","x":"'), 0xff, ...encoder.encode('"}')]), "is not valid UTF-8"],
+  ])("refuses %s on a deployment that pins its model, before the origin is called", async (_, type, body, problem) => {
     const origin = fakeOrigin();
-    const bytes = new Uint8Array(512).map((_, i) => (i * 7) % 256);
-    const request = new Request(`${CLIENT}/v1/audio/transcriptions`, {
-      method: "POST",
-      headers: { "content-type": "application/octet-stream" },
-      body: bytes,
-    });
-    const dep = deployment({ model: "whisper" });
-    await forwardToOrigin(request, dep, "/v1/audio/transcriptions", options(origin.fetch));
-    expect(only(origin.received).body).toEqual(bytes);
+    const request = new Request(`${CLIENT}/v1/embeddings`, { method: "POST", headers: { "content-type": type }, body });
+    const error = await rejection(forwardToOrigin(request, deployment({ model: "m" }), "/v1/embeddings", options(origin.fetch)));
+    expect(error.code).toBe("invalid_request");
+    expect(error.publicMessage).toMatch(/pins its model/);
+    expect(error.publicMessage).toContain(problem);
+    expect(origin.received).toHaveLength(0);
   });
 
   it.each([
-    ["a model set but a text/plain body", "m", "text/plain", '{"model": "alias",  "x": 1}'],
-    ["JSON with no model set", null, "application/json", '{ "model" :"alias",\n  "n": 1.0 }'],
-    ["JSON without a model field", "m", "application/json", '{"input": "hi"}'],
-    ["a JSON array", "m", "application/json", '[{"model": "alias"}]'],
-    ["invalid JSON", "m", "application/json", '{"model": "alias",'],
-    ["an application/json-ish other type", "m", "application/jsonl", '{"model": "alias"}'],
-  ])("forwards %s unchanged", async (_, model, type, text) => {
+    ["text/plain", '{"model": "alias",  "x": 1}', '{"model": "m",  "x": 1}'],
+    ["application/x-www-form-urlencoded", '{"model":"alias"}', '{"model":"m"}'],
+    ["application/jsonl", '{"model": "alias"}', '{"model": "m"}'],
+    ["", ' {"input": "hi"} ', ' {"model":"m","input": "hi"} '],
+    ["application/json", "{}", '{"model":"m"}'],
+    ["application/json", '{"model":{"nested":["x"]},"model":1}', '{"model":"m","model":"m"}'],
+    ["application/json", '{"mod\\u0065l":"alias"}', '{"mod\\u0065l":"m"}'],
+    ["application/json", '{"a":{"model":"inner"},"model":"x"}', '{"a":{"model":"inner"},"model":"m"}'],
+  ])("pins the model whatever the label (%s), changing nothing else", async (type, text, expected) => {
     const origin = fakeOrigin();
-    const request = new Request(`${CLIENT}/v1/embeddings`, {
-      method: "POST",
-      headers: { "content-type": type },
-      body: text,
-    });
-    await forwardToOrigin(request, deployment({ model }), "/v1/embeddings", options(origin.fetch));
+    const headers: Record<string, string> = type === "" ? {} : { "content-type": type };
+    const request = new Request(`${CLIENT}/v1/embeddings`, { method: "POST", headers, body: text });
+    await forwardToOrigin(request, deployment({ model: "m" }), "/v1/embeddings", options(origin.fetch));
+    const got = only(origin.received);
+    expect(decoder.decode(got.body!)).toBe(expected);
+    expect(got.request.headers.get("content-length")).toBe(String(got.body!.byteLength));
+  });
+
+  it("forwards every byte but the model's as sent: big integers, 1.0, -0 and 1e400 stay what they were", async () => {
+    const origin = fakeOrigin();
+    const text = '{"seed":18446744073709551615,"temperature":1.0,"n":1e400,"x":-0,"model":"alias","s":"\\ud83d\\ude00 é"}';
+    const request = new Request(`${CLIENT}/v1/completions`, { method: "POST", body: text });
+    await forwardToOrigin(request, deployment({ model: "m" }), "/v1/completions", options(origin.fetch));
+    expect(decoder.decode(only(origin.received).body!)).toBe(text.replace('"model":"alias"', '"model":"m"'));
+  });
+
+  it("forwards JSON unchanged when the deployment pins no model", async () => {
+    const origin = fakeOrigin();
+    const text = '{ "model" :"alias",\n  "n": 1.0, "x": NaN }';
+    const request = new Request(`${CLIENT}/v1/embeddings`, { method: "POST", headers: { "content-type": "application/json" }, body: text });
+    await forwardToOrigin(request, deployment({ model: null }), "/v1/embeddings", options(origin.fetch));
     expect(decoder.decode(only(origin.received).body!)).toBe(text);
   });
 
-  it("forwards invalid UTF-8 in a JSON body untouched", async () => {
+  it("refuses a compressed body on a deployment that pins its model (it cannot be checked)", async () => {
     const origin = fakeOrigin();
-    const bytes = new Uint8Array([...encoder.encode('{"model":"a","x":"'), 0xff, 0xfe, ...encoder.encode('"}')]);
-    const request = new Request(`${CLIENT}/v1/completions`, {
+    const request = new Request(`${CLIENT}/v1/embeddings`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
-      body: bytes,
+      headers: { "content-type": "application/json", "content-encoding": "gzip" },
+      body: new Uint8Array([0x1f, 0x8b, 0x08, 0x00]),
     });
-    await forwardToOrigin(request, deployment({ model: "m" }), "/v1/completions", options(origin.fetch));
-    expect(only(origin.received).body).toEqual(bytes);
+    const error = await rejection(forwardToOrigin(request, deployment({ model: "m" }), "/v1/embeddings", options(origin.fetch)));
+    expect(error.publicMessage).toMatch(/compressed/);
+    expect(origin.received).toHaveLength(0);
   });
 
   it("streams a body with a declared Content-Length, byte for byte", async () => {

@@ -1,0 +1,132 @@
+/**
+ * The request body on its way to the origin: bounded in size (413) and in time (408), and, on a deployment that pins
+ * its model, checked and rewritten by model-pin.ts.
+ */
+import { ApiError } from "../errors";
+import { pinModel } from "./model-pin";
+
+export interface UpstreamBody {
+  stream: ReadableStream<Uint8Array> | Uint8Array | null;
+  /** Set when the body was buffered (the model pin): the length of what is actually sent. */
+  length: number | null;
+  /** For a streamed body: settles when the client's last byte has been passed on (null: nothing left to wait for). */
+  arrived: Promise<void> | null;
+}
+
+export interface BodyOptions {
+  /** The deployment's pinned model, or null. */
+  model: string | null;
+  maxBodyBytes: number;
+  bodyTimeoutMs: number;
+  /** Called when a streamed body passes maxBodyBytes (the upload is then errored). */
+  onTooLarge: () => void;
+}
+
+const NONE: UpstreamBody = { stream: null, length: null, arrived: null };
+
+export async function upstreamBody(request: Request, options: BodyOptions): Promise<UpstreamBody> {
+  if (request.method === "GET" || request.method === "HEAD" || request.body === null) return NONE;
+  const declared = declaredLength(request.headers);
+  if (declared !== null && declared > options.maxBodyBytes) throw new ApiError("request_too_large");
+
+  if (options.model !== null) {
+    // The Content-Type label does not matter: origins parse bodies by their own rules (model-pin.ts).
+    if (!isIdentityEncoded(request.headers)) throw modelPinned("is compressed (Content-Encoding), so it cannot be checked");
+    const bytes = await readBounded(request.body, options.maxBodyBytes, options.bodyTimeoutMs);
+    const pinned = pinModel(bytes, options.model);
+    if (!pinned.ok) throw modelPinned(pinned.problem);
+    return { stream: pinned.body, length: pinned.body.byteLength, arrived: null };
+  }
+
+  // A declared length within the limit is a bound the runtime enforces: HTTP framing delivers exactly
+  // Content-Length bytes (RFC 9112 §6.2; a mismatch is a protocol error in HTTP/2, RFC 9113 §8.1.1). The body then
+  // goes up through a FixedLengthStream — a native pipe, no JavaScript per chunk, and the runtime keeps sending
+  // Content-Length to origins that do not accept chunked uploads — whose pipe tells when the last byte went by.
+  if (declared !== null) {
+    const { readable, writable } = new FixedLengthStream(declared);
+    return { stream: readable, length: null, arrived: quietly(request.body.pipeTo(writable)) };
+  }
+  // A body of unknown length has its bytes counted.
+  let arrived!: () => void;
+  const done = new Promise<void>((resolve) => (arrived = resolve));
+  return { stream: request.body.pipeThrough(byteLimit(options.maxBodyBytes, options.onTooLarge, arrived)), length: null, arrived: done };
+}
+
+function modelPinned(problem: string): ApiError {
+  return new ApiError(
+    "invalid_request",
+    `This deployment pins its model, so a request body must be empty or a JSON object (strict JSON, UTF-8); this one ${problem}.`,
+  );
+}
+
+/** A pipe's outcome without its error: a failed upload already fails the origin call, which reports why. */
+function quietly(pipe: Promise<void>): Promise<void> {
+  return pipe.catch(() => undefined);
+}
+
+function declaredLength(headers: Headers): number | null {
+  const value = headers.get("content-length");
+  return value !== null && /^\d+$/.test(value) ? Number(value) : null;
+}
+
+function isIdentityEncoded(headers: Headers): boolean {
+  const encoding = headers.get("content-encoding")?.trim().toLowerCase();
+  return encoding === undefined || encoding === "" || encoding === "identity";
+}
+
+/** The whole body, at most `maxBodyBytes` of it, within `timeoutMs`. */
+async function readBounded(body: ReadableStream<Uint8Array>, maxBodyBytes: number, timeoutMs: number): Promise<Uint8Array> {
+  const reader = body.getReader();
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ApiError("request_timeout")), timeoutMs);
+  });
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await Promise.race([reader.read(), deadline]);
+      } catch (err) {
+        if (err instanceof ApiError) throw err;
+        throw new ApiError("invalid_request", "The request body could not be read.", null, { cause: err });
+      }
+      if (chunk.done) break;
+      total += chunk.value.byteLength;
+      if (total > maxBodyBytes) throw new ApiError("request_too_large");
+      chunks.push(chunk.value);
+    }
+  } catch (err) {
+    await reader.cancel().catch(() => undefined);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** Passes bytes through until more than `max` have gone by, then errors the stream (and the upload with it). */
+function byteLimit(max: number, onTooLarge: () => void, onEnd: () => void): TransformStream<Uint8Array, Uint8Array> {
+  let seen = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      seen += chunk.byteLength;
+      if (seen > max) {
+        onTooLarge();
+        controller.error(new ApiError("request_too_large"));
+        return;
+      }
+      controller.enqueue(chunk);
+    },
+    flush() {
+      onEnd();
+    },
+  });
+}
