@@ -12,6 +12,8 @@ const UNIT_TESTS = [
   "test/config/**/*.test.ts",
   "test/time/**/*.test.ts",
   "test/gateway/headers.test.ts",
+  "test/gateway/model-pin.test.ts",
+  "test/fuzz/**/*.test.ts",
 ];
 
 // Three projects, all run by `vitest run` (and so by `npm test`); `--project unit|workers|e2e` picks one.
