@@ -60,10 +60,10 @@ export function cpuTimeUs(pid) {
 /**
  * Starts one Worker. `d1: true` binds an empty local D1 database as DB. Returns its URL, the workerd pid, the
  * D1 binding (for seeding from Node) and close(). Instances are started one at a time, so the workerd child that
- * appears during start-up is this instance's.
+ * appears during start-up is this instance's. `onLog` sees every line the Worker writes (the soak checks them all).
  */
-export async function serveWorker(Miniflare, convert, { name, scriptPath, compatibilityDate, compatibilityFlags,
-  bindings, d1 = false, logDir }) {
+export async function serveWorker(Miniflare, convert, { name, scriptPath, modules, modulesRoot, compatibilityDate,
+  compatibilityFlags, bindings, d1 = false, logDir, onLog, inspect = false }) {
   const before = workerdChildren();
   // The Worker's console output: counted, and the last lines kept for bench/out/logs/<name>.log. Writing every
   // line to disk would add a syscall per request to this process, which already pays for Miniflare reading and
@@ -72,8 +72,8 @@ export async function serveWorker(Miniflare, convert, { name, scriptPath, compat
   const tail = [];
   const mf = new Miniflare(convert({
     name,
-    modules: true,
-    scriptPath,
+    // `modules`: an explicit module list (a wrapper Worker importing the bundle); else the one bundle file.
+    ...(modules ? { modules, modulesRoot } : { modules: true, scriptPath }),
     compatibilityDate,
     compatibilityFlags,
     bindings,
@@ -86,12 +86,15 @@ export async function serveWorker(Miniflare, convert, { name, scriptPath, compat
     telemetry: { enabled: false },
     handleStructuredLogs: (entry) => {
       lines++;
+      onLog?.(entry);
       tail.push(`${entry.level} ${entry.message}`);
       if (tail.length > 200) tail.shift();
     },
     unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+    // `inspect`: workerd's V8 inspector on a free port, for the soak's heap readings (it costs a little per request).
+    ...(inspect ? { inspectorPort: 0 } : {}),
   }));
-  let url, pid, db;
+  let url, pid, db, inspectorUrl;
   try {
     await mf.ready;
     url = (await mf.unsafeGetDirectURL(name)).href.replace(/\/$/, "");
@@ -99,6 +102,7 @@ export async function serveWorker(Miniflare, convert, { name, scriptPath, compat
     if (started.length !== 1) throw new Error(`expected one new workerd process for ${name}, found ${started.length}`);
     pid = started[0];
     db = d1 ? await mf.getD1Database("DB") : undefined;
+    if (inspect) inspectorUrl = `ws://${(await mf.getInspectorURL()).host}/core:user:${name}`;
   } catch (err) {
     await mf.dispose().catch(() => {});
     throw err;
@@ -108,6 +112,7 @@ export async function serveWorker(Miniflare, convert, { name, scriptPath, compat
     url,
     pid,
     db,
+    inspectorUrl,
     logLines: () => lines,
     close: async () => {
       await mf.dispose();
