@@ -63,7 +63,8 @@ async function main() {
     process.stderr.write(migration.output);
     throw new Error(`applying the local D1 migrations failed (wrangler exited with ${migration.code}); see above`);
   }
-  const applied = [...migration.output.matchAll(/│\s*(\S+\.sql)\s*│\s*✅/g)].map((m) => m[1]);
+  // wrangler prints its table of migrations more than once: each name once.
+  const applied = [...new Set([...migration.output.matchAll(/│\s*(\S+\.sql)\s*│\s*✅/g)].map((m) => m[1]))];
   step(applied.length ? `local D1: applied ${applied.join(", ")}` : "local D1: already up to date");
 
   if (options.origin) {
@@ -166,9 +167,11 @@ function printReady(options, vars) {
   const lines = [
     `keygate is ready at ${base}`,
     "",
-    `  export KEYGATE_URL=${base}`,
+    // The names the README's quick start reads, so a run on other ports can paste these first.
+    `  export KEYGATE=${base}`,
+    ...(running.origin ? [`  export DEMO_ORIGIN=${running.origin.url}`] : []),
     vars.ADMIN_TOKEN
-      ? `  export KEYGATE_ADMIN_TOKEN=${vars.ADMIN_TOKEN}   # root admin token, from .dev.vars`
+      ? "  root admin token: ADMIN_TOKEN in .dev.vars (the quick start reads it from there)"
       : "  (no ADMIN_TOKEN in .dev.vars: add one to call the admin API with a bearer token)",
     "",
     running.origin

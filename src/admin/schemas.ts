@@ -100,8 +100,8 @@ export function jsonBody<T extends z.ZodTypeAny>(schema: T) {
 export const CreatedByQuery = ListQuery.extend({
   created_by: z
     .string()
-    .min(1)
     .max(320)
+    .regex(/^(admin|access:.+|token:tok_[0-9a-z]{26})$/, "must be an audit actor: admin, access:<who> or token:<tok_…>")
     .optional()
     .openapi({ description: "Only what this audit actor created, e.g. `token:tok_…`", example: "token:tok_01jcz9x7k2m3n4p5q6r7s8t9v0" }),
 });

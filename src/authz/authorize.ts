@@ -66,7 +66,9 @@ const FORWARDED_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "POST", "
 
 export function authorize(input: AuthorizeInput): Decision {
   const { deployment, credential } = input;
-  if (!FORWARDED_METHODS.has(input.method)) return deny("method_not_allowed", "method_not_allowed");
+  if (!FORWARDED_METHODS.has(input.method)) {
+    return { ...deny("method_not_allowed", "method_not_allowed"), headers: { allow: [...FORWARDED_METHODS].join(", ") } };
+  }
   let keyId: string | null = null;
   if (deployment === null || deployment.authEnabled) {
     if (credential.kind === "none") return deny("missing_api_key", "missing_credential");

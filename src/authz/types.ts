@@ -103,6 +103,8 @@ export interface Denial {
   message?: string;
   /** The key that was denied, when one was found (for the log line). */
   keyId: string | null;
+  /** Headers the answer must carry (`Allow` on a 405, RFC 9110 §15.5.6). */
+  headers?: Record<string, string>;
 }
 
 export interface Allow {

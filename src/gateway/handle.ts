@@ -95,7 +95,7 @@ export async function handleEndpoint(
   outcome.keyId = decision.keyId;
   if (!decision.ok) {
     outcome.reason = decision.reason;
-    throw new ApiError(decision.code, decision.message);
+    throw new ApiError(decision.code, decision.message, null, decision.headers ? { headers: decision.headers } : undefined);
   }
   if (decision.keyId !== null) {
     await enforceRateLimit(env.KEY_RATE_LIMITER, config.rateLimitPeriodS, decision.keyId, requestId);

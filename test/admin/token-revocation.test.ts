@@ -94,5 +94,8 @@ describe("created_by", () => {
     expect(tokens.body.data.map((t: { id: string }) => t.id)).toEqual([child.id]);
     const byAdmin = await admin("GET", `/projects/${f.project.slug}/keys?created_by=admin`);
     expect(byAdmin.body.data.map((k: { id: string }) => k.id)).toEqual([f.key.id]);
+    const garbage = await admin("GET", `/projects/${f.project.slug}/tokens?created_by=garbage`);
+    expect(garbage.status).toBe(400);
+    expect(garbage.body.error.param).toBe("created_by");
   });
 });

@@ -139,7 +139,9 @@ describe("paths and methods", () => {
   it.each(["TRACE", "PROPFIND", "PURGE"])("%s is a 405 and the origin sees nothing", async (method) => {
     const f = await fixture();
     const { origin, seen } = recordingOrigin();
-    await expectError(await call(`${f.path}/v1/models`, { method, token: f.key.key, origin }), 405, "method_not_allowed");
+    const res = await call(`${f.path}/v1/models`, { method, token: f.key.key, origin });
+    expect(res.headers.get("allow")).toBe("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+    await expectError(res, 405, "method_not_allowed");
     expect(seen).toHaveLength(0);
   });
 
