@@ -15,8 +15,15 @@ export function isoNow(now = Date.now()): string {
   return new Date(now).toISOString();
 }
 
+/**
+ * A stored time as epoch ms. Throws on one that does not parse: NaN compares false both ways, so an unreadable
+ * `expires_at` would never expire — a corrupt row must fail closed (the store turns this into a 503).
+ */
 export function toMillis(iso: string | null): number | null {
-  return iso === null ? null : Date.parse(iso);
+  if (iso === null) return null;
+  const millis = Date.parse(iso);
+  if (Number.isNaN(millis)) throw new Error("a stored time is not a date");
+  return millis;
 }
 
 export type Timestamp = { ok: true; millis: number } | { ok: false; message: string };

@@ -73,9 +73,10 @@ tokens.openapi(
     let expiresAt = body.expires_at ?? null;
     const principal = c.get("principal");
     if (principal.kind === "token" && principal.expiresAt !== null) {
-      // Omitted: the child inherits its parent's expiry. Later than the parent's: refused, not silently cut.
-      if (expiresAt === null) expiresAt = principal.expiresAt;
-      else if (Date.parse(expiresAt) > Date.parse(principal.expiresAt)) {
+      // Omitted: the child inherits its parent's expiry. Later than the parent's, or `null` (never): refused, not
+      // silently cut.
+      if (body.expires_at === undefined) expiresAt = principal.expiresAt;
+      else if (expiresAt === null || Date.parse(expiresAt) > Date.parse(principal.expiresAt)) {
         throw new ApiError("scope_insufficient", "A token cannot create a token that outlives it.", "expires_at");
       }
     }

@@ -64,11 +64,19 @@ const KEY_CHECKS: readonly Check[] = [
 /** Methods keygate forwards; anything else (TRACE, CONNECT, made-up ones) is 405. */
 const FORWARDED_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
+/**
+ * The checks that need nothing from the store, for the gateway to run before it reads any (a TRACE costs no hash and
+ * no query); authorize() runs them first too, so it alone still decides everything.
+ */
+export function preflight(method: string): Denial | null {
+  if (FORWARDED_METHODS.has(method)) return null;
+  return { ...deny("method_not_allowed", "method_not_allowed"), headers: { allow: [...FORWARDED_METHODS].join(", ") } };
+}
+
 export function authorize(input: AuthorizeInput): Decision {
   const { deployment, credential } = input;
-  if (!FORWARDED_METHODS.has(input.method)) {
-    return { ...deny("method_not_allowed", "method_not_allowed"), headers: { allow: [...FORWARDED_METHODS].join(", ") } };
-  }
+  const early = preflight(input.method);
+  if (early !== null) return early;
   let keyId: string | null = null;
   if (deployment === null || deployment.authEnabled) {
     if (credential.kind === "none") return deny("missing_api_key", "missing_credential");

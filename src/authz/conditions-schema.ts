@@ -22,15 +22,15 @@ import { validateGlob } from "./glob";
 export const MAX_LIST_ENTRIES = 256;
 const MAX_ASN = 4294967295; // ASNs are 32-bit (RFC 6793)
 
-/** A string item turned into its canonical form, or an issue with `message` ("must …", no final period). */
-function canonicalString<T>(canonical: (item: string) => T | string) {
+/** A string item turned into its canonical `{ value }`, or an issue with the returned message ("must …"). */
+function canonicalString<T>(canonical: (item: string) => { value: T } | string) {
   return z.string({ error: "must be a string" }).transform((item, ctx) => {
     const result = canonical(item);
-    if (typeof result === "string" && result.startsWith("must ")) {
+    if (typeof result === "string") {
       ctx.addIssue({ code: "custom", message: result });
       return z.NEVER;
     }
-    return result as T;
+    return result.value;
   });
 }
 
@@ -51,20 +51,18 @@ function list<T extends z.ZodTypeAny>(item: T, kind: "allow" | "deny") {
 }
 
 const Cidr = canonicalString((item) => {
-  return canonicalCidr(item) ?? "must be an IPv4 or IPv6 address or CIDR (e.g. 203.0.113.0/24, 2001:db8::/32)";
+  const cidr = canonicalCidr(item);
+  return cidr === null ? "must be an IPv4 or IPv6 address or CIDR (e.g. 203.0.113.0/24, 2001:db8::/32)" : { value: cidr };
 });
 const Country = canonicalString((item) =>
-  /^[A-Za-z]{2}$/.test(item) ? item.toUpperCase() : "must be an ISO 3166-1 alpha-2 code",
+  /^[A-Za-z]{2}$/.test(item) ? { value: item.toUpperCase() } : "must be an ISO 3166-1 alpha-2 code",
 );
 const Asn = z
   .number({ error: `must be an integer from 1 to ${MAX_ASN}` })
   .int(`must be an integer from 1 to ${MAX_ASN}`)
   .min(1, `must be an integer from 1 to ${MAX_ASN}`)
   .max(MAX_ASN, `must be an integer from 1 to ${MAX_ASN}`);
-const UserAgentGlob = canonicalString((item) => {
-  const error = validateGlob(item);
-  return error === null ? item : error;
-});
+const UserAgentGlob = canonicalString((item) => validateGlob(item) ?? { value: item });
 const Instant = z
   .string({ error: "must be an RFC 3339 date-time, e.g. 2025-01-31T00:00:00Z" })
   .transform((text, ctx) => {

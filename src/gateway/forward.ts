@@ -53,6 +53,7 @@ export async function forwardToOrigin(
     onTooLarge: () => abort.abort(new ApiError("request_too_large")),
   });
   if (body.length !== null) headers.set("content-length", String(body.length));
+  if (body.contentType !== null) headers.set("content-type", body.contentType);
 
   // A streamed body must have arrived whole by the deadline; once the origin has answered it no longer matters.
   let bodyTimer: ReturnType<typeof setTimeout> | null = null;

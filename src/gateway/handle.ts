@@ -1,12 +1,13 @@
 /**
  * The data plane: /endpoint/{project}/{deployment}/{rest}. Only I/O lives here:
- *   credential (parsed, no I/O) → records (lease cache or one D1 query) → authorize() → rate limit → forward.
+ *   preflight (the method) → credential (parsed, no I/O) → records (lease cache or one D1 query) → authorize()
+ *   → rate limit → forward.
  * Every rule is in authorize() (src/authz/authorize.ts); a denial comes back as a value and leaves as the
  * contract's error; a failing store throws and the origin is never called (fail closed).
  */
-import { authorize } from "../authz/authorize";
+import { authorize, preflight } from "../authz/authorize";
 import { readDataPlaneCredential } from "../authz/credential";
-import type { RequestFacts } from "../authz/types";
+import type { Denial, RequestFacts } from "../authz/types";
 import type { Config } from "../config";
 import type { Deps, Env } from "../env";
 import { ApiError } from "../errors";
@@ -64,6 +65,12 @@ function route(pathname: string): { project: string; deployment: string; rest: s
   return { project: tail.slice(0, first), deployment, rest: second < 0 ? "" : tail.slice(second) };
 }
 
+/** A denial leaves as the contract's error; its reason goes to the log line. */
+function deny(denial: Denial, outcome: GatewayOutcome): never {
+  outcome.reason = denial.reason;
+  throw new ApiError(denial.code, denial.message, null, denial.headers ? { headers: denial.headers } : undefined);
+}
+
 export async function handleEndpoint(
   request: Request,
   url: URL,
@@ -77,6 +84,9 @@ export async function handleEndpoint(
   }
   outcome.project = target.project;
   outcome.deployment = target.deployment;
+
+  const early = preflight(request.method);
+  if (early !== null) deny(early, outcome);
 
   const now = Date.now();
   const credential = readDataPlaneCredential(request.headers);
@@ -93,10 +103,7 @@ export async function handleEndpoint(
     now,
   });
   outcome.keyId = decision.keyId;
-  if (!decision.ok) {
-    outcome.reason = decision.reason;
-    throw new ApiError(decision.code, decision.message, null, decision.headers ? { headers: decision.headers } : undefined);
-  }
+  if (!decision.ok) deny(decision, outcome);
   if (decision.keyId !== null) {
     await enforceRateLimit(env.KEY_RATE_LIMITER, config.rateLimitPeriodS, decision.keyId, requestId);
     state.usage.record(env.DB, ctx, decision.keyId, now);

@@ -72,7 +72,7 @@ function connectionListed(headers: Headers): string[] {
  * HSTS and `Alt-Svc`, which bind the host's transport; `Refresh`; CORS grants (`Access-Control-Allow-*`), which would
  * open keygate's host to another site's scripts; `Permissions-Policy`; `Link`, which can preload or prefetch
  * anything; `Service-Worker-Allowed`, which widens a service worker's scope; client-hint opt-ins (`Accept-CH`,
- * `Critical-CH`) and `Origin-Trial`. API clients use none of them; Content-Type, Retry-After, `x-ratelimit-*`,
+ * `Critical-CH`), `Origin-Trial` and `WWW-Authenticate`. API clients use none of them; Content-Type, Retry-After, `x-ratelimit-*`,
  * `openai-*`, caching and encoding headers pass.
  */
 const HOST_WIDE = [
@@ -92,6 +92,9 @@ const HOST_WIDE = [
   "accept-ch",
   "critical-ch",
   "origin-trial",
+  // A Basic challenge from an origin would make a browser prompt for a password on keygate's own host: a phishing
+  // page for operators. keygate's own 401s carry their Bearer challenge (src/errors.ts).
+  "www-authenticate",
 ];
 const HOST_WIDE_PREFIXES = ["access-control-allow-"];
 

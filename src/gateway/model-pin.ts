@@ -4,6 +4,10 @@
  * refused, whatever its Content-Type says, because origins parse bodies by their own rules (FastAPI reads a
  * `text/plain` body as JSON; Python's json takes `NaN`; some parsers take trailing commas).
  *
+ * "Top-level `model`" is read the way the most lenient origin reads it: Go's encoding/json (Ollama, LocalAI) matches
+ * keys case-insensitively and takes the last match, so `Model` and `MODEL` are model members too. Every such member's
+ * value is replaced; when none is spelled exactly `model`, that member is added first, for origins that match exactly.
+ *
  * This is a scanner over the bytes, not parse-and-stringify: every byte other than the `model` value is forwarded as
  * sent (`18446744073709551615`, `1.0`, `-0` and `1e400` stay what they were), and the cost is one pass, linear in the
  * size whatever the nesting, with an explicit stack instead of recursion (a body nested five million levels deep
@@ -54,21 +58,23 @@ export function pinModel(body: Uint8Array, model: string): PinResult {
 interface Scanned {
   /** Offset just after the top-level "{". */
   open: number;
+  /** Whether some top-level key is exactly `model` (else one is added). */
+  exact: boolean;
   /** Whether the top-level object has any member. */
   empty: boolean;
-  /** Byte ranges [start, end) of every top-level `model` value (a duplicate key is replaced too). */
+  /** Byte ranges [start, end) of every top-level model value (any case; a duplicate key is replaced too). */
   models: [number, number][];
 }
 
 function withModel(body: Uint8Array, scanned: Scanned, modelJson: string): Uint8Array {
-  if (scanned.models.length === 0) {
-    // No model sent: add it first, so the origin cannot fall back to a default of its own.
-    const member = encoder.encode(`"model":${modelJson}${scanned.empty ? "" : ","}`);
-    return concat([body.subarray(0, scanned.open), member, body.subarray(scanned.open)]);
-  }
   const value = encoder.encode(modelJson);
   const parts: Uint8Array[] = [];
   let at = 0;
+  if (!scanned.exact) {
+    // No member spelled `model`: add one first, so no origin falls back to a default of its own.
+    parts.push(body.subarray(0, scanned.open), encoder.encode(`"model":${modelJson}${scanned.empty ? "" : ","}`));
+    at = scanned.open;
+  }
   for (const [start, end] of scanned.models) {
     parts.push(body.subarray(at, start), value);
     at = end;
@@ -104,6 +110,7 @@ function scanObject(b: Uint8Array): Scanned | string {
   let expect: Expect = Expect.Value;
   // For a top-level member: where its value starts, and whether its key is "model".
   let memberIsModel = false;
+  let exact = false;
   let valueStart = -1;
   let empty = true;
 
@@ -148,7 +155,9 @@ function scanObject(b: Uint8Array): Scanned | string {
         if (end < 0) return "is not strict JSON";
         if (depth === 1) {
           empty = false;
-          memberIsModel = end - i <= MAX_MODEL_KEY_BYTES && JSON.parse(utf8.decode(b.subarray(i, end))) === "model";
+          const key = end - i <= MAX_MODEL_KEY_BYTES ? (JSON.parse(utf8.decode(b.subarray(i, end))) as string) : "";
+          memberIsModel = key.toLowerCase() === "model";
+          exact ||= key === "model";
         }
         i = end;
         expect = Expect.Colon;
@@ -176,7 +185,7 @@ function scanObject(b: Uint8Array): Scanned | string {
     // A value has just ended at i (a scalar, or a container whose closing byte was just read).
     if (depth === 0) {
       while (isSpace(b[i])) i++;
-      return i === b.length ? { open, empty, models } : "has more after the JSON object";
+      return i === b.length ? { open, exact, empty, models } : "has more after the JSON object";
     }
     if (depth === 1 && memberIsModel && stack[0] === OBJECT) {
       models.push([valueStart, i]);

@@ -12,6 +12,8 @@ export interface UpstreamBody {
   length: number | null;
   /** For a streamed body: settles when the client's last byte has been passed on (null: nothing left to wait for). */
   arrived: Promise<void> | null;
+  /** The Content-Type to send instead of the client's (a pinned body is JSON, whatever its label said). */
+  contentType: string | null;
 }
 
 export interface BodyOptions {
@@ -23,7 +25,7 @@ export interface BodyOptions {
   onTooLarge: () => void;
 }
 
-const NONE: UpstreamBody = { stream: null, length: null, arrived: null };
+const NONE: UpstreamBody = { stream: null, length: null, arrived: null, contentType: null };
 
 export async function upstreamBody(request: Request, options: BodyOptions): Promise<UpstreamBody> {
   if (request.method === "GET" || request.method === "HEAD" || request.body === null) return NONE;
@@ -33,10 +35,13 @@ export async function upstreamBody(request: Request, options: BodyOptions): Prom
   if (options.model !== null) {
     // The Content-Type label does not matter: origins parse bodies by their own rules (model-pin.ts).
     if (!isIdentityEncoded(request.headers)) throw modelPinned("is compressed (Content-Encoding), so it cannot be checked");
-    const bytes = await readBounded(request.body, options.maxBodyBytes, options.bodyTimeoutMs);
+    const bytes = await readBounded(request, options.maxBodyBytes, options.bodyTimeoutMs);
     const pinned = pinModel(bytes, options.model);
     if (!pinned.ok) throw modelPinned(pinned.problem);
-    return { stream: pinned.body, length: pinned.body.byteLength, arrived: null };
+    // Checked as strict UTF-8 JSON, so labelled as exactly that: another label (`charset=utf-7`, a form type)
+    // would make some origins decode the same bytes into a different model.
+    const contentType = pinned.body.byteLength > 0 ? "application/json" : null;
+    return { stream: pinned.body, length: pinned.body.byteLength, arrived: null, contentType };
   }
 
   // A declared length within the limit is a bound the runtime enforces: HTTP framing delivers exactly
@@ -47,11 +52,12 @@ export async function upstreamBody(request: Request, options: BodyOptions): Prom
   // throughput and +290 µs of CPU per request against this native pass-through (BENCHMARKS.md, "Reliability").
   // A client dripping such a body is still bounded: ORIGIN_TIMEOUT_MS runs from the start of the upload until the
   // origin's response headers, and an origin answers only once it has the body (504 then, not 408).
-  if (declared !== null) return { stream: request.body, length: null, arrived: null };
+  if (declared !== null) return { stream: request.body, length: null, arrived: null, contentType: null };
   // A body of unknown length has its bytes counted, and its end seen, in the same transform.
   let arrived!: () => void;
   const done = new Promise<void>((resolve) => (arrived = resolve));
-  return { stream: request.body.pipeThrough(byteLimit(options.maxBodyBytes, options.onTooLarge, arrived)), length: null, arrived: done };
+  const stream = request.body.pipeThrough(byteLimit(options.maxBodyBytes, options.onTooLarge, arrived));
+  return { stream, length: null, arrived: done, contentType: null };
 }
 
 function modelPinned(problem: string): ApiError {
@@ -72,8 +78,8 @@ function isIdentityEncoded(headers: Headers): boolean {
 }
 
 /** The whole body, at most `maxBodyBytes` of it, within `timeoutMs`. */
-async function readBounded(body: ReadableStream<Uint8Array>, maxBodyBytes: number, timeoutMs: number): Promise<Uint8Array> {
-  const reader = body.getReader();
+async function readBounded(request: Request, maxBodyBytes: number, timeoutMs: number): Promise<Uint8Array> {
+  const reader = (request.body as ReadableStream<Uint8Array>).getReader();
   let timer: ReturnType<typeof setTimeout> | null = null;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ApiError("request_timeout")), timeoutMs);
@@ -87,6 +93,7 @@ async function readBounded(body: ReadableStream<Uint8Array>, maxBodyBytes: numbe
         chunk = await Promise.race([reader.read(), deadline]);
       } catch (err) {
         if (err instanceof ApiError) throw err;
+        if (request.signal.aborted) throw new ApiError("origin_unreachable", "The client closed the request.", null, { cause: err });
         throw new ApiError("invalid_request", "The request body could not be read.", null, { cause: err });
       }
       if (chunk.done) break;

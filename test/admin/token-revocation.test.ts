@@ -99,3 +99,13 @@ describe("created_by", () => {
     expect(garbage.body.error.param).toBe("created_by");
   });
 });
+
+describe("a token with an expiry", () => {
+  it("cannot mint a child that never expires by sending expires_at: null", async () => {
+    const project = await createProject();
+    const parent = await createToken(project.slug, "full", { expires_at: new Date(Date.now() + 3_600_000).toISOString() });
+    const res = await admin("POST", `/projects/${project.slug}/tokens`, { name: "forever", role: "full", expires_at: null }, parent.token);
+    expect(res.status).toBe(403);
+    expect(res.body.error).toMatchObject({ code: "scope_insufficient", param: "expires_at" });
+  });
+});

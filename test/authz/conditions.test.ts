@@ -130,3 +130,12 @@ describe("compileConditions", () => {
     expect(() => compileConditions({ not_after: "soon" })).toThrow();
   });
 });
+
+describe("a user_agents glob is never mistaken for an error message", () => {
+  it("accepts a glob that happens to start with 'must '", () => {
+    expect(canonicalConditions({ user_agents: ["must have*", "must "] })).toEqual({
+      ok: true,
+      value: { user_agents: ["must have*", "must "] },
+    });
+  });
+});

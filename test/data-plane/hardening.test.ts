@@ -3,8 +3,9 @@
  * a guarantee (any label, strict JSON only, every other byte as sent, linear cost), host-wide response headers,
  * forged and override request headers, `;` path parameters, methods, slow bodies. Each failed on the code before.
  */
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, expectError, fixture, recordingOrigin, withEnv } from "../helpers";
+import { call, countingDb, expectError, fixture, recordingOrigin, withEnv } from "../helpers";
 
 const encoder = new TextEncoder();
 
@@ -51,6 +52,19 @@ describe("the model pin is a guarantee", () => {
     expect(seen).toHaveLength(0);
   });
 
+  it("a model member in another case (Go origins match keys case-insensitively) is pinned too", async () => {
+    const { send, seen } = await pinned();
+    expect((await send('{"Model":"big-model","messages":[]}')).status).toBe(200);
+    expect(await seen[0]!.text()).toBe('{"model":"pinned-model","Model":"pinned-model","messages":[]}');
+  });
+
+  it("the origin is told the body is JSON, whatever label the client put on it", async () => {
+    const { send, seen } = await pinned();
+    const res = await send('{"+AG0-odel":"big-model"}', { "content-type": "application/json; charset=utf-7" });
+    expect(res.status).toBe(200);
+    expect(seen[0]!.headers.get("content-type")).toBe("application/json");
+  });
+
   it("every byte other than the model's reaches the origin as sent", async () => {
     const { send, seen } = await pinned();
     const text = '{"seed":18446744073709551615,"temperature":1.0,"n":1e400,"x":-0,"model":"big-model"}';
@@ -88,6 +102,7 @@ describe("host-wide response headers from an origin never reach the client", () 
       link: "<https://evil.test/x.js>; rel=preload; as=script",
       "service-worker-allowed": "/",
       "set-cookie": "session=evil; Path=/admin",
+      "www-authenticate": 'Basic realm="keygate admin"',
     };
     const answer = () => new Response("{}", { headers: { ...kept, ...dropped } });
     const res = await call(`${f.path}/v1/models`, { token: f.key.key, origin: recordingOrigin(answer).origin });
@@ -145,6 +160,20 @@ describe("paths and methods", () => {
     expect(seen).toHaveLength(0);
   });
 
+  it("an unforwarded method is refused before any store read, even with the store down", async () => {
+    const f = await fixture();
+    const counter = countingDb();
+    const down = new Proxy(counter.db, {
+      get(target, prop) {
+        if (prop === "prepare") throw new Error("the store must not be asked");
+        return Reflect.get(target, prop);
+      },
+    });
+    const res = await call(`${f.path}/v1/models`, { method: "TRACE", token: f.key.key, env: withEnv({ DB: down, AUTH_CACHE_LEASE_MS: "0" }) });
+    await expectError(res, 405, "method_not_allowed");
+    expect(counter.executed).toHaveLength(0);
+  });
+
   it.each(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])("%s is forwarded", async (method) => {
     const f = await fixture({ allowed_paths: ["/v1/models"] });
     const { origin, seen } = recordingOrigin();
@@ -200,5 +229,19 @@ describe("a body that drips", () => {
     };
     const res = await call(`${f.path}/v1/chat/completions`, { method: "POST", token: f.key.key, body: drip(3, 10).body, origin, env });
     expect(res.status).toBe(200);
+  });
+});
+
+describe("a stored time that does not parse", () => {
+  it.each([
+    ["expires_at", "UPDATE api_keys SET expires_at = 'soon' WHERE id = ?"],
+    ["a secret's retire_at", "UPDATE api_key_secrets SET retire_at = 'later' WHERE key_id = ?"],
+  ])("in %s fails closed with 503, never as a key that does not expire", async (_, sql) => {
+    const f = await fixture();
+    await env.DB.prepare(sql).bind(f.key.id).run();
+    const { origin, seen } = recordingOrigin();
+    const res = await call(`${f.path}/v1/models`, { token: f.key.key, origin, env: withEnv({ AUTH_CACHE_LEASE_MS: "0" }) });
+    await expectError(res, 503, "store_unavailable");
+    expect(seen).toHaveLength(0);
   });
 });

@@ -22,7 +22,9 @@ function spaced(value: unknown, ws: () => string): string {
 }
 
 const whitespace = fc.array(fc.constantFrom("", " ", "\n", "\t", "\r\n "), { minLength: 64, maxLength: 64 });
-const member = fc.tuple(fc.string({ maxLength: 8 }).filter((k) => k !== "model"), fc.jsonValue({ maxDepth: 4 }));
+/** Keys that are not a model member in any case (`Model`, `MODEL` are: Go's decoder matches them). */
+const otherKey = fc.string({ maxLength: 8 }).filter((k) => k.toLowerCase() !== "model");
+const member = fc.tuple(otherKey, fc.jsonValue({ maxDepth: 4 }));
 
 describe("pinModel", () => {
   it("replaces only the top-level model value; every other byte stays", () => {
@@ -56,7 +58,7 @@ describe("pinModel", () => {
 
   it("adds the model to an object that has none, and JSON.parse agrees", () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.string({ maxLength: 6 }).filter((k) => k !== "model" && k !== "__proto__"), fc.jsonValue({ maxDepth: 3 })), (object) => {
+      fc.property(fc.dictionary(otherKey.filter((k) => k !== "__proto__"), fc.jsonValue({ maxDepth: 3 })), (object) => {
         const text = JSON.stringify(object);
         const result = pin(text);
         expect(result.ok).toBe(true);
@@ -102,6 +104,25 @@ describe("pinModel", () => {
     const objects = `{"model":"x","a":${'{"b":'.repeat(depth)}1${"}".repeat(depth)}}`;
     expect(pin(objects).ok).toBe(true);
     expect(pin(`{"a":${"[".repeat(depth)}`)).toMatchObject({ ok: false, problem: "ends early" });
+  });
+
+  it("replaces a model member in any case, as Go's encoding/json would read it, and adds the exact spelling", () => {
+    const out = (text: string) => {
+      const result = pin(text, "pinned");
+      if (!result.ok) throw new Error(result.problem);
+      return decoder.decode(result.body);
+    };
+    expect(out('{"Model":"big","messages":[]}')).toBe('{"model":"pinned","Model":"pinned","messages":[]}');
+    expect(out('{"model":"x","MODEL":"big"}')).toBe('{"model":"pinned","MODEL":"pinned"}');
+    expect(out('{"mOdEl":1}')).toBe('{"model":"pinned","mOdEl":"pinned"}');
+    expect(out('{"MOD\\u0045L":"big"}')).toBe('{"model":"pinned","MOD\\u0045L":"pinned"}');
+    // Whatever Go picks (the last case-insensitive match) and whatever an exact-match parser picks: the pinned one.
+    for (const text of ['{"Model":"a"}', '{"model":"a","Model":"b","MODEL":"c"}', '{"x":{"Model":"inner"},"MoDeL":"b"}']) {
+      const parsed = JSON.parse(out(text)) as Record<string, unknown>;
+      const modelKeys = Object.keys(parsed).filter((k) => k.toLowerCase() === "model");
+      expect(modelKeys).toContain("model");
+      for (const k of modelKeys) expect(parsed[k]).toBe("pinned");
+    }
   });
 
   it("leaves an empty body empty", () => {
