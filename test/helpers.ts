@@ -230,6 +230,25 @@ export function countingDb(db: D1Database = env.DB) {
   return { db: proxy, executed };
 }
 
+/**
+ * env.DB whose next batches first run `meanwhile` — another request's write landing between a handler's read and
+ * its commit, so races can be played deterministically.
+ */
+export function dbWithWriteBeforeBatch(meanwhile: (db: D1Database) => Promise<unknown>): D1Database {
+  return new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === "batch") {
+        return async (statements: D1PreparedStatement[]) => {
+          await meanwhile(target);
+          return target.batch(statements);
+        };
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 /** Collects console output while a test runs, to check the log lines and that no secret is ever written. */
 export function captureConsole() {
   const lines: string[] = [];

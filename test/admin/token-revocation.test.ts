@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { admin, call, createProject, createToken, expectError, fixture, withEnv } from "../helpers";
+import { admin, call, createProject, createToken, dbWithWriteBeforeBatch, expectError, fixture, withEnv } from "../helpers";
 
 async function tokenMadeBy(project: string, parent: string, name: string) {
   const res = await admin("POST", `/projects/${project}/tokens`, { name, role: "full" }, parent);
@@ -53,18 +53,9 @@ describe("revoking a management token", () => {
     const project = await createProject();
     const parent = await createToken(project.slug, "full");
     // The parent authenticates, then is revoked (by another request) just before its create commits.
-    const racing = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === "batch") {
-          return async (statements: D1PreparedStatement[]) => {
-            await target.prepare("UPDATE management_tokens SET revoked_at = ? WHERE id = ?").bind(new Date().toISOString(), parent.id).run();
-            return target.batch(statements);
-          };
-        }
-        const value = Reflect.get(target, prop);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const racing = dbWithWriteBeforeBatch((db) =>
+      db.prepare("UPDATE management_tokens SET revoked_at = ? WHERE id = ?").bind(new Date().toISOString(), parent.id).run(),
+    );
     const res = await call(`/admin/v1/projects/${project.slug}/tokens`, {
       method: "POST",
       token: parent.token,

@@ -3,7 +3,6 @@
  * look public, a roll racing a revoke. Each test failed on the code before its fix.
  */
 import { describe, expect, it } from "vitest";
-import { env } from "cloudflare:workers";
 import {
   ADMIN_TOKEN,
   admin,
@@ -12,6 +11,7 @@ import {
   createKey,
   createProject,
   createToken,
+  dbWithWriteBeforeBatch,
   expectError,
   fixture,
   recordingOrigin,
@@ -94,21 +94,8 @@ describe("bodies that are not labelled as JSON", () => {
 });
 
 describe("revoking something that vanished meanwhile", () => {
-  /** A D1 whose next batch runs after `sql` deleted the row: the revoke's UPDATE then changes nothing. */
-  function deletedBeforeTheRevoke(sql: string, id: string): D1Database {
-    return new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === "batch") {
-          return async (statements: D1PreparedStatement[]) => {
-            await target.prepare(sql).bind(id).run();
-            return target.batch(statements);
-          };
-        }
-        const value = Reflect.get(target, prop);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-  }
+  /** The row is deleted (by another request) just before the revoke commits: its UPDATE then changes nothing. */
+  const deletedBeforeTheRevoke = (sql: string, id: string) => dbWithWriteBeforeBatch((db) => db.prepare(sql).bind(id).run());
 
   it("keys and tokens answer the same: 404, and no audit event", async () => {
     const project = await createProject();
