@@ -28,10 +28,12 @@ export function toMillis(iso: string | null): number | null {
 
 export type Timestamp = { ok: true; millis: number } | { ok: false; message: string };
 
+export const NOT_RFC3339 = "must be an RFC 3339 date-time such as 2026-12-31T23:59:59Z";
+
 /** A client's date-time: RFC 3339 with an explicit offset, at most MAX_TIME_MS once in UTC. */
 export function parseTimestamp(text: string): Timestamp {
   const millis = parseRfc3339(text);
-  if (millis === null) return { ok: false, message: "must be an RFC 3339 date-time such as 2026-12-31T23:59:59Z" };
+  if (millis === null) return { ok: false, message: NOT_RFC3339 };
   if (millis > MAX_TIME_MS) return { ok: false, message: "must be in UTC year 9999 or earlier" };
   return { ok: true, millis };
 }

@@ -9,6 +9,7 @@ import { ApiError } from "../errors";
 import type { AuditContext } from "../store/audit";
 import { StoreError } from "../store/errors";
 import { getProjectBySlug, type ProjectRow } from "../store/projects";
+import { isoNow } from "../time";
 
 export type Access = "read" | "write";
 
@@ -42,6 +43,21 @@ export function auditContext(c: Context<AppBindings>): AuditContext {
 export function orNotFound<T>(row: T | null, message: string): T {
   if (row === null) throw new ApiError("not_found", message);
   return row;
+}
+
+/**
+ * The one answer both revokes give: the row as this request revoked it, or, when the store changed nothing (it was
+ * revoked by someone else meanwhile, or earlier), the row as stored now — a 404 from `reread` when it is gone.
+ * @param revoke writes the revocation at `at`; true when it changed the row
+ */
+export async function revokedView<R extends { revoked_at: string | null }>(
+  current: R,
+  revoke: (at: string) => Promise<boolean>,
+  reread: () => Promise<R>,
+): Promise<R> {
+  const at = isoNow();
+  const revokedNow = current.revoked_at === null && (await revoke(at));
+  return revokedNow ? { ...current, revoked_at: at } : reread();
 }
 
 /** A write whose UNIQUE conflict means the named field is taken: 409 with `message`, naming `param`. */

@@ -19,7 +19,7 @@ import {
 } from "../store/keys";
 import type { ProjectRow } from "../store/projects";
 import { isoNow } from "../time";
-import { auditContext, orNotFound, projectFor } from "./guard";
+import { auditContext, orNotFound, projectFor, revokedView } from "./guard";
 import {
   AUTH_ERRORS,
   CONFLICT_ERROR,
@@ -217,11 +217,11 @@ keys.openapi(
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");
     const current = await keyOrThrow(c.env.DB, project, params.key_id);
-    const at = isoNow();
-    const revokedNow =
-      current.revoked_at === null && (await revokeKey(c.env.DB, project.id, current.id, at, auditContext(c)));
-    // Revoked by someone else meanwhile (or earlier): show the stored revocation; gone meanwhile: 404.
-    const row = revokedNow ? { ...current, revoked_at: at } : await keyOrThrow(c.env.DB, project, current.id);
+    const row = await revokedView(
+      current,
+      (at) => revokeKey(c.env.DB, project.id, current.id, at, auditContext(c)),
+      () => keyOrThrow(c.env.DB, project, current.id),
+    );
     return c.json(keyView(row, project.slug), 200);
   },
 );

@@ -4,23 +4,13 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { ERROR_CODES, type ErrorCode } from "../errors";
-import { parseTimestamp } from "../time";
 
 export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export const Slug = z.string().regex(SLUG_PATTERN, "must match ^[a-z0-9][a-z0-9-]{0,62}$");
 export const Name = z.string().trim().min(1).max(200);
 export const Description = z.string().max(2000);
-/** RFC 3339 with an explicit offset, at most year 9999 (src/time.ts); stored and returned as UTC with milliseconds. */
-export const Timestamp = z
-  .string()
-  .transform((value, ctx) => {
-    const parsed = parseTimestamp(value);
-    if (parsed.ok) return new Date(parsed.millis).toISOString();
-    ctx.addIssue({ code: "custom", message: parsed.message });
-    return z.NEVER;
-  })
-  .openapi({ type: "string", format: "date-time", example: "2026-12-31T23:59:59Z" });
+export { Timestamp } from "../time-schema";
 
 export const ProjectParams = z.object({ project: Slug.openapi({ param: { name: "project", in: "path" } }) });
 export const DeploymentParams = ProjectParams.extend({

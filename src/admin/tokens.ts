@@ -11,7 +11,7 @@ import { hashSecret } from "../secrets/hash";
 import { newId } from "../secrets/ids";
 import { getToken, insertToken, listTokens, revokeToken, type TokenRow } from "../store/tokens";
 import { isoNow } from "../time";
-import { auditContext, orNotFound, projectFor } from "./guard";
+import { auditContext, orNotFound, projectFor, revokedView } from "./guard";
 import { AUTH_ERRORS, CreatedByQuery, IdParam, json, jsonBody, listBody, listRoute, Name, ProjectParams, Timestamp } from "./schemas";
 
 export const Token = z
@@ -130,11 +130,11 @@ tokens.openapi(
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");
     const current = await tokenOrThrow(c.env.DB, project.id, params.token_id);
-    const at = isoNow();
-    const revokedNow =
-      current.revoked_at === null && (await revokeToken(c.env.DB, project.id, current.id, at, auditContext(c)));
-    // Revoked by someone else meanwhile (or earlier): show the stored revocation; gone meanwhile: 404.
-    const row = revokedNow ? { ...current, revoked_at: at } : await tokenOrThrow(c.env.DB, project.id, current.id);
+    const row = await revokedView(
+      current,
+      (at) => revokeToken(c.env.DB, project.id, current.id, at, auditContext(c)),
+      () => tokenOrThrow(c.env.DB, project.id, current.id),
+    );
     return c.json(tokenView(row, project.slug), 200);
   },
 );

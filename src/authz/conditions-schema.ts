@@ -15,7 +15,7 @@
  * - Instants follow src/time.ts (RFC 3339, at most year 9999) and are stored in UTC with milliseconds.
  */
 import { z } from "@hono/zod-openapi";
-import { parseTimestamp } from "../time";
+import { Timestamp } from "../time-schema";
 import { canonicalCidr } from "./cidr";
 import { validateGlob } from "./glob";
 
@@ -63,18 +63,7 @@ const Asn = z
   .min(1, `must be an integer from 1 to ${MAX_ASN}`)
   .max(MAX_ASN, `must be an integer from 1 to ${MAX_ASN}`);
 const UserAgentGlob = canonicalString((item) => validateGlob(item) ?? { value: item });
-const Instant = z
-  .string({ error: "must be an RFC 3339 date-time, e.g. 2025-01-31T00:00:00Z" })
-  .transform((text, ctx) => {
-    const parsed = parseTimestamp(text);
-    if (!parsed.ok) {
-      ctx.addIssue({ code: "custom", message: parsed.message });
-      return z.NEVER;
-    }
-    return new Date(parsed.millis).toISOString();
-  })
-  .nullish()
-  .openapi({ type: "string", format: "date-time", example: "2026-12-31T23:59:59Z" });
+const Instant = Timestamp.nullish();
 
 export const ConditionsSchema = z
   .strictObject(
