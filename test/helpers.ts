@@ -135,6 +135,31 @@ export async function createToken(project: string, role: "full" | "read_only", e
   return res.body as { id: string; token: string };
 }
 
+export async function createApplication(project: string, name = uniqueSlug("app")) {
+  const res = await admin("POST", `/projects/${project}/applications`, { name });
+  if (res.status !== 201) throw new Error(`application: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as { id: string; name: string };
+}
+
+export interface RuleBody {
+  permission_set: "InferenceFullAccess" | "InferenceReadOnly";
+  deployments: string[];
+  conditions?: Record<string, unknown>;
+}
+
+export async function createPolicy(project: string, applicationId: string, rules: RuleBody[], name = uniqueSlug("pol")) {
+  const res = await admin("POST", `/projects/${project}/policies`, { name, application_id: applicationId, rules });
+  if (res.status !== 201) throw new Error(`policy: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as { id: string; rules: RuleBody[] };
+}
+
+/** A key made for an application: it has no scopes of its own. */
+export async function createApplicationKey(project: string, applicationId: string, extra: Record<string, unknown> = {}) {
+  const res = await admin("POST", `/projects/${project}/keys`, { name: "app key", application_id: applicationId, ...extra });
+  if (res.status !== 201) throw new Error(`application key: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as { id: string; key: string };
+}
+
 /** A whole setup: project, deployment, and a key linked to it. */
 export async function fixture(deploymentExtra: Record<string, unknown> = {}, keyExtra: Record<string, unknown> = {}) {
   const project = await createProject();

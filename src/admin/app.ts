@@ -9,11 +9,14 @@ import { waitOutLeases } from "../store/lease";
 import type { AppBindings, Deps } from "../env";
 import { ApiError } from "../errors";
 import { accessVerifier } from "./access";
+import { applications } from "./applications";
 import { audit } from "./audit";
 import { authenticate } from "./authenticate";
 import { deployments } from "./deployments";
+import { explain } from "./explain";
 import { keyLinks } from "./key-links";
 import { keys } from "./keys";
+import { policies } from "./policies";
 import { projects } from "./projects";
 import { tokens } from "./tokens";
 
@@ -42,7 +45,7 @@ export function documentConfig(origin: string) {
       title: "keygate management API",
       version: "1",
       description:
-        "Projects, deployments, API keys and management tokens. Authenticate with `Authorization: Bearer " +
+        "Projects, deployments, API keys, applications and policies, and management tokens. Authenticate with `Authorization: Bearer " +
         "<ADMIN_TOKEN or ik_sdk_ token>` or a Cloudflare Access JWT. Errors use the OpenAI error shape.",
     },
     servers: [{ url: `${origin}/admin/v1` }],
@@ -87,6 +90,9 @@ export function adminApp(deps: Deps) {
   app.route("/", keyLinks);
   app.route("/", keys);
   app.route("/", tokens);
+  app.route("/", applications);
+  app.route("/", policies);
+  app.route("/", explain);
   app.route("/", audit);
   return app;
 }

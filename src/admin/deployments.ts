@@ -217,7 +217,7 @@ deployments.openapi(
   createRoute({
     ...one,
     method: "delete",
-    summary: "Delete a deployment; it leaves every key's scopes",
+    summary: "Delete a deployment; it leaves every key's scopes and every policy rule",
     responses: { 200: json(Deployment, "The deleted deployment."), ...AUTH_ERRORS },
   }),
   async (c) => {

@@ -50,13 +50,19 @@ keyLinks.openapi(
   createRoute({
     ...one,
     method: "put",
-    summary: "Link a key to this deployment (adds the deployment to the key's scopes)",
-    responses: { 200: json(ApiKey, "The key."), ...AUTH_ERRORS },
+    summary: "Link a key to this deployment (adds the deployment to the key's scopes; 409 for an application key)",
+    responses: { 200: json(ApiKey, "The key."), ...AUTH_ERRORS, ...CONFLICT_ERROR },
   }),
   async (c) => {
     const params = c.req.valid("param");
     const { project, deployment } = await projectAndDeployment(c, params, "write");
     const key = await keyOrThrow(c.env.DB, project, params.key_id);
+    if (key.application_id !== null) {
+      throw new ApiError(
+        "conflict",
+        `This key belongs to application '${key.application_id}' and has no scopes of its own; add the deployment to a rule of its policies.`,
+      );
+    }
     await linkKey(c.env.DB, project.id, key.id, deployment.id, auditContext(c));
     return c.json(keyView(await keyOrThrow(c.env.DB, project, key.id), project.slug), 200);
   },

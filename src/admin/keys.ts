@@ -1,6 +1,7 @@
 /** /admin/v1/projects/{project}/keys — data-plane API keys (ik_live_…). The secret is shown once. */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { ConditionsSchema, type Conditions } from "../authz/conditions-schema";
+import { DEFAULT_PERMISSION_SET, PERMISSION_SETS } from "../authz/permission-sets";
 import type { AppBindings } from "../env";
 import { ApiError } from "../errors";
 import { generateSecret, startOf } from "../secrets/format";
@@ -17,10 +18,12 @@ import {
   type KeyRow,
   type KeyWithLinks,
 } from "../store/keys";
+import { getApplication } from "../store/applications";
 import type { ProjectRow } from "../store/projects";
 import { isoNow } from "../time";
 import { auditContext, orNotFound, projectFor, revokedView } from "./guard";
 import {
+  ApplicationId,
   AUTH_ERRORS,
   CONFLICT_ERROR,
   CreatedByQuery,
@@ -31,6 +34,7 @@ import {
   listBody,
   listRoute,
   Name,
+  PermissionSetField,
   ProjectParams,
   Timestamp,
 } from "./schemas";
@@ -44,7 +48,12 @@ export const ApiKey = z
     name: z.string(),
     description: z.string().nullable(),
     start: z.string().openapi({ description: "The first 12 characters of the secret." }),
-    scopes: z.array(z.string()).openapi({ example: ["acme/llama", "acme/*"] }),
+    scopes: z.array(z.string()).openapi({ example: ["acme/llama", "acme/*"], description: "Always [] for an application key." }),
+    application_id: z.string().nullable().openapi({ description: "The application the key was made for; null for a standalone key." }),
+    permission_set: z
+      .enum(PERMISSION_SETS)
+      .nullable()
+      .openapi({ description: "A standalone key's permission set; null for an application key (its rules carry theirs)." }),
     conditions: ConditionsSchema,
     expires_at: z.string().nullable(),
     revoked_at: z.string().nullable(),
@@ -64,8 +73,21 @@ const CreateKey = z
     name: Name,
     description: Description.optional(),
     expires_at: Timestamp.nullable().optional(),
-    scopes: Scopes,
+    scopes: Scopes.optional().openapi({ description: "Required for a standalone key; absent for an application key." }),
+    application_id: ApplicationId.optional().openapi({ description: "Make the key for this application: it inherits its policies." }),
+    permission_set: PermissionSetField.optional().openapi({ description: "A standalone key's (default InferenceFullAccess)." }),
     conditions: ConditionsSchema.nullable().optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.application_id !== undefined) {
+      const why = "the key inherits its application's policies";
+      if (body.scopes !== undefined) ctx.addIssue({ code: "custom", path: ["scopes"], message: `must be absent when application_id is set (${why})` });
+      if (body.permission_set !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["permission_set"], message: `must be absent when application_id is set (${why})` });
+      }
+    } else if (body.scopes === undefined) {
+      ctx.addIssue({ code: "custom", path: ["scopes"], message: "is required for a standalone key (or set application_id)" });
+    }
   })
   .openapi("CreateApiKey");
 const UpdateKey = z
@@ -73,7 +95,8 @@ const UpdateKey = z
     name: Name.optional(),
     description: Description.nullable().optional(),
     expires_at: Timestamp.nullable().optional(),
-    scopes: Scopes.optional(),
+    scopes: Scopes.optional().openapi({ description: "Standalone keys only." }),
+    permission_set: PermissionSetField.optional().openapi({ description: "Standalone keys only." }),
     conditions: ConditionsSchema.nullable().optional(),
   })
   .openapi("UpdateApiKey");
@@ -98,7 +121,22 @@ export function keyView(row: KeyWithLinks, projectSlug: string): z.infer<typeof 
     request_count: row.request_count,
     created_at: row.created_at,
     created_by: row.created_by,
+    application_id: row.application_id,
+    permission_set: row.permission_set,
   };
+}
+
+/** An application key's access is its application's: scopes and a permission set of its own would be ignored. */
+function refuseOnApplicationKey(key: KeyRow, patch: { scopes?: unknown; permission_set?: unknown }): void {
+  for (const field of ["scopes", "permission_set"] as const) {
+    if (patch[field] !== undefined && key.application_id !== null) {
+      throw new ApiError(
+        "invalid_request",
+        `Invalid '${field}': this key belongs to application '${key.application_id}'; edit that application's policies instead.`,
+        field,
+      );
+    }
+  }
 }
 
 /** Validated and canonical already (the schema's output); absent or null is no condition. */
@@ -125,7 +163,11 @@ keys.openapi(
     const project = await projectFor(c, c.req.valid("param").project, "write");
     const body = c.req.valid("json");
     const conditions = storedConditions(body.conditions);
-    const scopes = await resolveScopes(c.env.DB, project, body.scopes);
+    const applicationId = body.application_id ?? null;
+    const unknownApplication = () =>
+      new ApiError("invalid_request", `Invalid 'application_id': no application '${applicationId}' in this project.`, "application_id");
+    if (applicationId !== null && (await getApplication(c.env.DB, project.id, applicationId)) === null) throw unknownApplication();
+    const scopes = await resolveScopes(c.env.DB, project, body.scopes ?? []);
     const secret = generateSecret("api_key");
     const row: KeyRow = {
       id: newId("key"),
@@ -141,8 +183,11 @@ keys.openapi(
       request_count: 0,
       created_at: isoNow(),
       created_by: c.get("principal").actor,
+      application_id: applicationId,
+      permission_set: applicationId === null ? (body.permission_set ?? DEFAULT_PERMISSION_SET) : null,
     };
-    await insertKey(c.env.DB, row, await hashSecret(secret, c.get("config").keyPepper), scopes.deploymentIds, auditContext(c));
+    const hash = await hashSecret(secret, c.get("config").keyPepper);
+    if (!(await insertKey(c.env.DB, row, hash, scopes.deploymentIds, auditContext(c)))) throw unknownApplication();
     return c.json({ ...keyView(await keyOrThrow(c.env.DB, project, row.id), project.slug), key: secret }, 201);
   },
 );
@@ -151,16 +196,19 @@ keys.openapi(
   listRoute({
     path: "/projects/{project}/keys",
     params: ProjectParams,
-    query: CreatedByQuery,
+    query: CreatedByQuery.extend({
+      application_id: ApplicationId.optional().openapi({ description: "Only the keys made for this application" }),
+    }),
     item: ApiKey,
     listName: "ApiKeyList",
     tags,
-    summary: "List API keys (`created_by` finds what one token made)",
+    summary: "List API keys (`created_by` finds what one token made; `application_id` an application's keys)",
   }),
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "read");
-    const { limit, cursor, created_by } = c.req.valid("query");
-    const rows = await listKeys(c.env.DB, project.id, cursor ?? null, limit + 1, created_by ?? null);
+    const { limit, cursor, created_by, application_id } = c.req.valid("query");
+    const filter = { createdBy: created_by ?? null, applicationId: application_id ?? null };
+    const rows = await listKeys(c.env.DB, project.id, cursor ?? null, limit + 1, filter);
     return c.json(listBody(rows, limit, (row) => keyView(row, project.slug)), 200);
   },
 );
@@ -189,10 +237,12 @@ keys.openapi(
     const project = await projectFor(c, params.project, "write");
     const current = await keyOrThrow(c.env.DB, project, params.key_id);
     const patch = c.req.valid("json");
+    refuseOnApplicationKey(current, patch);
     const fields: KeyFields = {
       name: patch.name,
       description: patch.description,
       expires_at: patch.expires_at,
+      permission_set: patch.permission_set,
       conditions: patch.conditions === undefined ? undefined : storedConditions(patch.conditions),
     };
     let deploymentIds: string[] | null = null;

@@ -3,6 +3,7 @@
  * (src/errors.ts), so the OpenAPI document cannot name a code the code never sends.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { PERMISSION_SETS } from "../authz/permission-sets";
 import { ERROR_CODES, type ErrorCode } from "../errors";
 
 export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -18,6 +19,12 @@ export const DeploymentParams = ProjectParams.extend({
 });
 export const IdParam = (name: string) =>
   z.string().regex(/^[a-z]{3}_[0-9a-z]{26}$/, "is not a valid id").openapi({ param: { name, in: "path" } });
+
+/** An id of one kind in a body or query (path parameters use IdParam): `key_…`, `app_…`. */
+export const TypedId = (prefix: string, what: string) =>
+  z.string().regex(new RegExp(`^${prefix}_[0-9a-z]{26}$`), `is not ${what} id`);
+export const ApplicationId = TypedId("app", "an application");
+export const PermissionSetField = z.enum(PERMISSION_SETS, { error: `must be one of ${PERMISSION_SETS.join(", ")}` });
 
 export const MAX_PAGE_SIZE = 100;
 export const ListQuery = z.object({

@@ -17,7 +17,7 @@ export interface ResolvedScopes {
 
 export async function resolveScopes(db: D1Database, project: ProjectRow, scopes: string[]): Promise<ResolvedScopes> {
   let allDeployments = false;
-  const slugs = new Map<string, number>();
+  const params = new Map<string, string>();
   for (const [i, scope] of scopes.entries()) {
     const slash = scope.indexOf("/");
     const owner = slash < 0 ? "" : scope.slice(0, slash);
@@ -30,16 +30,28 @@ export async function resolveScopes(db: D1Database, project: ProjectRow, scopes:
       );
     }
     if (target === "*") allDeployments = true;
-    else if (!slugs.has(target)) slugs.set(target, i);
+    else if (!params.has(target)) params.set(target, `scopes[${i}]`);
   }
-  const found = await getDeploymentsBySlugs(db, project.id, [...slugs.keys()]);
+  return { allDeployments, deploymentIds: [...(await resolveDeployments(db, project, params)).values()] };
+}
+
+/**
+ * Deployment slugs of the project → their ids, in one query. `params` maps each slug to the field that named it
+ * (`scopes[2]`, `rules[0].deployments[1]`): an unknown slug, or one of another project, is a 400 naming that field.
+ */
+export async function resolveDeployments(
+  db: D1Database,
+  project: ProjectRow,
+  params: ReadonlyMap<string, string>,
+): Promise<Map<string, string>> {
+  const found = await getDeploymentsBySlugs(db, project.id, [...params.keys()]);
   const idsBySlug = new Map(found.map((d) => [d.slug, d.id]));
-  for (const [slug, i] of slugs) {
+  for (const [slug, param] of params) {
     if (!idsBySlug.has(slug)) {
-      throw new ApiError("invalid_request", `Invalid 'scopes[${i}]': no deployment '${slug}' in this project.`, `scopes[${i}]`);
+      throw new ApiError("invalid_request", `Invalid '${param}': no deployment '${slug}' in this project.`, param);
     }
   }
-  return { allDeployments, deploymentIds: [...idsBySlug.values()] };
+  return idsBySlug;
 }
 
 export function scopesOf(row: Pick<KeyWithLinks, "all_deployments" | "linked_slugs">, projectSlug: string): string[] {

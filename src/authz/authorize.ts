@@ -1,7 +1,8 @@
 /**
  * The data plane's whole decision: plain data in, the allowed target or a tagged denial out. No I/O, no clock
  * (`now` is passed in). The gateway reads the credential's records and hands them over; everything it then does
- * (forward, or answer with the denial's code) follows from what this returns.
+ * (forward, or answer with the denial's code) follows from what this returns. Explain (admin/explain.ts) calls it
+ * too, with records read by key id, so it cannot answer differently from the data plane.
  *
  * The checks run in a fixed order and the first denial wins. The order is part of the contract's behaviour
  * (docs/api.md, "The decision"):
@@ -14,14 +15,30 @@
  *   3. the key: known, not revoked, secret not retired, not expired — all 401, so an unusable key learns nothing
  *      about the project;
  *   4. project, then deployment: a key of another project cannot probe which deployments exist (403 before 404);
- *   5. scope, then the key's conditions;
- *   6. the path: normalised, and in the deployment's allowed paths (404 otherwise).
+ *   5. what the key may do here:
+ *      - a standalone key: its scopes, then its conditions;
+ *      - an application key: its own conditions, then whether any rule of its application covers the deployment;
+ *   6. the path is normalised (404 when it cannot be);
+ *   7. the permission: a standalone key's permission set; for an application key, the first covering rule (in
+ *      order) whose permission set allows the method and path and whose conditions hold;
+ *   8. the path is in the deployment's allowed paths (404 otherwise).
  */
 import { cidrContains, parseClientIp } from "./cidr";
 import type { DataPlaneCredential } from "./credential";
 import { globMatch } from "./glob";
 import { isPathAllowed, normalizeRestPath } from "./paths";
-import type { CompiledConditions, Decision, DenialReason, Denial, DeploymentRecord, KeyRecord, RequestFacts } from "./types";
+import { permissionMessage, permits } from "./permission-sets";
+import type {
+  CompiledConditions,
+  Coverage,
+  Decision,
+  DenialReason,
+  Denial,
+  DeploymentRecord,
+  KeyRecord,
+  RequestFacts,
+  RuleRef,
+} from "./types";
 import type { ErrorCode } from "../errors";
 
 export interface AuthorizeInput {
@@ -45,6 +62,12 @@ export interface AuthorizeInput {
 type Check = (input: KnownKeyInput) => Denial | null;
 type KnownKeyInput = AuthorizeInput & { key: KeyRecord };
 
+type KnownKey = KnownKeyInput & { deployment: DeploymentRecord };
+
+const covers = (grant: Coverage, deployment: DeploymentRecord) =>
+  grant.allDeployments || grant.deploymentIds.has(deployment.id);
+
+/** Checks 3–4: the same for every key. */
 const KEY_CHECKS: readonly Check[] = [
   ({ key }) => (key.revokedAt !== null ? deny("invalid_api_key", "revoked", key) : null),
   // After a roll with grace, the old secret keeps working until `secretRetireAt`, then is as good as revoked.
@@ -54,12 +77,58 @@ const KEY_CHECKS: readonly Check[] = [
   ({ key, now }) => (key.expiresAt !== null && now >= key.expiresAt ? deny("expired_api_key", "expired", key) : null),
   ({ key, projectSlug }) => (key.projectSlug !== projectSlug ? deny("project_scope_mismatch", "other_project", key) : null),
   ({ key, deployment }) => (deployment === null ? deny("not_found", "unknown_deployment", key) : null),
-  ({ key, deployment }) =>
-    deployment !== null && !key.allDeployments && !key.deploymentIds.has(deployment.id)
-      ? deny("scope_insufficient", "not_in_scope", key)
-      : null,
-  ({ key, facts, now }) => evaluateConditions(key.conditions, facts, now, key),
 ];
+
+/** Check 5 for a standalone key: its scopes cover the deployment, and its conditions hold. */
+function standaloneChecks({ key, deployment, facts, now }: KnownKey): Denial | null {
+  if (!covers(key, deployment)) return deny("scope_insufficient", "not_in_scope", key);
+  return evaluateConditions(key.conditions, facts, now, key);
+}
+
+/** Check 5 for an application key: its own conditions hold, and some rule covers the deployment. */
+function applicationChecks({ key, deployment, facts, now }: KnownKey): Denial | null {
+  const keyDenial = evaluateConditions(key.conditions, facts, now, key);
+  if (keyDenial !== null) return keyDenial;
+  if (!key.application?.rules.some((rule) => covers(rule, deployment))) {
+    return deny("scope_insufficient", "no_rule_covers", key, "No policy rule of this key's application covers this deployment.");
+  }
+  return null;
+}
+
+/**
+ * Check 7. A standalone key: its permission set. An application key: the first covering rule whose permission set
+ * allows the request and whose conditions hold wins; when none does, the first such rule's failed condition is the
+ * answer, and when no covering rule's set allows the request at all, 403 scope_insufficient.
+ */
+const GRANTED: Granted = { granted: true };
+
+interface Granted {
+  granted: true;
+  rule?: RuleRef;
+}
+
+function permission(known: KnownKey, path: string): Denial | Granted {
+  const { key, deployment, method, facts, now } = known;
+  if (key.application === null) {
+    // A standalone key without a permission set cannot come from the store (it fails to load); deny, never allow.
+    const set = key.permissionSet ?? "InferenceReadOnly";
+    return permits(set, method, path) ? GRANTED : deny("scope_insufficient", "permission_set", key, permissionMessage(set, "key"));
+  }
+  let firstFailure: Denial | null = null;
+  let deniedSet = null;
+  for (const rule of key.application.rules) {
+    if (!covers(rule, deployment)) continue;
+    if (!permits(rule.permissionSet, method, path)) {
+      deniedSet ??= rule.permissionSet;
+      continue;
+    }
+    const ref = { policyId: rule.policyId, index: rule.index };
+    const failed = evaluateConditions(rule.conditions, facts, now, key, "policy rule");
+    if (failed === null) return { granted: true, rule: ref };
+    firstFailure ??= { ...failed, rule: ref };
+  }
+  return firstFailure ?? deny("scope_insufficient", "permission_set", key, permissionMessage(deniedSet ?? "InferenceReadOnly", "rules"));
+}
 
 /** Methods keygate forwards; anything else (TRACE, CONNECT, made-up ones) is 405. */
 const FORWARDED_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
@@ -77,7 +146,7 @@ export function authorize(input: AuthorizeInput): Decision {
   const { deployment, credential } = input;
   const early = preflight(input.method);
   if (early !== null) return early;
-  let keyId: string | null = null;
+  let known: KnownKey | null = null;
   if (deployment === null || deployment.authEnabled) {
     if (credential.kind === "none") return deny("missing_api_key", "missing_credential");
     if (credential.kind === "error") {
@@ -86,50 +155,65 @@ export function authorize(input: AuthorizeInput): Decision {
     }
     const { key } = input;
     if (key === null) return deny("invalid_api_key", "unknown_key");
-    const known: KnownKeyInput = { ...input, key };
     for (const check of KEY_CHECKS) {
-      const denial = check(known);
+      const denial = check({ ...input, key });
       if (denial !== null) return denial;
     }
-    keyId = key.id;
+    // The checks above denied an unknown deployment.
+    known = { ...input, key, deployment: deployment as DeploymentRecord };
+    const denial = key.application === null ? standaloneChecks(known) : applicationChecks(known);
+    if (denial !== null) return denial;
   }
   // Only reachable with a deployment: an unknown one was denied above, whatever the credential.
   const target = deployment as DeploymentRecord;
+  const keyId = known?.key.id ?? null;
   const path = normalizeRestPath(input.rawPath);
   if (path === null) return denyPath("bad_path", keyId);
-  if (!isPathAllowed(path, target.allowedPaths)) return denyPath("path_not_allowed", keyId);
-  return { ok: true, deployment: target, path, keyId };
+  const granted = known === null ? GRANTED : permission(known, path);
+  if (!("granted" in granted)) return granted;
+  if (!isPathAllowed(path, target.allowedPaths)) return denyPath("path_not_allowed", keyId, granted.rule);
+  return granted.rule === undefined
+    ? { ok: true, deployment: target, path, keyId }
+    : { ok: true, deployment: target, path, keyId, rule: granted.rule };
 }
 
 const TWO_CREDENTIALS = "Two different credentials were sent (Authorization and X-API-Key); send one.";
 
-function denyPath(reason: DenialReason, keyId: string | null): Denial {
-  return { ok: false, code: "not_found", reason, message: "This path is not served by this deployment.", keyId };
+function denyPath(reason: DenialReason, keyId: string | null, rule?: RuleRef): Denial {
+  const denial: Denial = { ok: false, code: "not_found", reason, message: "This path is not served by this deployment.", keyId };
+  return rule === undefined ? denial : { ...denial, rule };
 }
 
 /**
- * The key's conditions against the request, in a fixed order: IP deny before IP allow (a deny always wins), then
- * country, ASN, User-Agent, and the validity window. Messages name the failed condition and may quote the
- * request's own facts, never the key's lists.
+ * A key's or a policy rule's conditions against the request, in a fixed order: IP deny before IP allow (a deny
+ * always wins), then country, ASN, User-Agent, and the validity window. Messages name the failed condition and
+ * whose it is, and may quote the request's own facts, never the key's or rule's lists.
  */
 export function evaluateConditions(
   conditions: CompiledConditions,
   facts: RequestFacts,
   now: number,
   key: { id: string } | null = null,
+  subject: Subject = "key",
 ): Denial | null {
+  const at = { key, subject };
   return (
-    checkIp(conditions, facts, key) ??
-    checkCountry(conditions, facts, key) ??
-    checkAsn(conditions, facts, key) ??
-    checkUserAgent(conditions, facts, key) ??
-    checkWindow(conditions, now, key)
+    checkIp(conditions, facts, at) ??
+    checkCountry(conditions, facts, at) ??
+    checkAsn(conditions, facts, at) ??
+    checkUserAgent(conditions, facts, at) ??
+    checkWindow(conditions, now, at)
   );
 }
 
-type Holder = { id: string } | null;
+/** Whose conditions are checked: the message says so, so an operator knows whether to edit the key or a policy. */
+type Subject = "key" | "policy rule";
+interface Holder {
+  key: { id: string } | null;
+  subject: Subject;
+}
 
-function checkIp({ ipAllow, ipDeny }: CompiledConditions, facts: RequestFacts, key: Holder): Denial | null {
+function checkIp({ ipAllow, ipDeny }: CompiledConditions, facts: RequestFacts, { key }: Holder): Denial | null {
   if (ipAllow === null && ipDeny === null) return null;
   // With any IP rule, an address we cannot read denies: otherwise stripping the header would bypass ip_deny.
   const address = parseClientIp(facts.clientIp);
@@ -141,50 +225,50 @@ function checkIp({ ipAllow, ipDeny }: CompiledConditions, facts: RequestFacts, k
   return null;
 }
 
-function checkCountry({ countries }: CompiledConditions, { country }: RequestFacts, key: Holder): Denial | null {
+function checkCountry({ countries }: CompiledConditions, { country }: RequestFacts, at: Holder): Denial | null {
   if (countries === null) return null;
   if (country === null) {
-    return unmet("country_unknown", "the request's country is unknown; the key allows only some countries", key);
+    return unmet("country_unknown", `the request's country is unknown; the ${at.subject} allows only some countries`, at);
   }
   return countries.has(country.toUpperCase())
     ? null
-    : unmet("country_not_allowed", `country ${country} is not in the key's allowed countries`, key);
+    : unmet("country_not_allowed", `country ${country} is not in the ${at.subject}'s allowed countries`, at);
 }
 
-function checkAsn({ asns }: CompiledConditions, { asn }: RequestFacts, key: Holder): Denial | null {
+function checkAsn({ asns }: CompiledConditions, { asn }: RequestFacts, at: Holder): Denial | null {
   if (asns === null) return null;
   if (asn === null) {
-    return unmet("asn_unknown", "the request's network (ASN) is unknown; the key allows only some ASNs", key);
+    return unmet("asn_unknown", `the request's network (ASN) is unknown; the ${at.subject} allows only some ASNs`, at);
   }
-  return asns.has(asn) ? null : unmet("asn_not_allowed", `AS${asn} is not in the key's allowed ASNs`, key);
+  return asns.has(asn) ? null : unmet("asn_not_allowed", `AS${asn} is not in the ${at.subject}'s allowed ASNs`, at);
 }
 
 /** The User-Agent is not quoted back: it is attacker-chosen text of any length. */
-function checkUserAgent({ userAgents }: CompiledConditions, { userAgent }: RequestFacts, key: Holder): Denial | null {
+function checkUserAgent({ userAgents }: CompiledConditions, { userAgent }: RequestFacts, at: Holder): Denial | null {
   if (userAgents === null) return null;
   if (userAgent === null) {
-    return unmet("user_agent_missing", "no User-Agent was sent; the key requires a matching one", key);
+    return unmet("user_agent_missing", `no User-Agent was sent; the ${at.subject} requires a matching one`, at);
   }
   return userAgents.some((pattern) => globMatch(pattern, userAgent))
     ? null
-    : unmet("user_agent_not_allowed", "the User-Agent does not match the key's user_agents patterns", key);
+    : unmet("user_agent_not_allowed", `the User-Agent does not match the ${at.subject}'s user_agents patterns`, at);
 }
 
 /** `not_before` is the first instant the key works; `not_after` the first instant it no longer does. */
-function checkWindow({ notBefore, notAfter }: CompiledConditions, now: number, key: Holder): Denial | null {
+function checkWindow({ notBefore, notAfter }: CompiledConditions, now: number, at: Holder): Denial | null {
   if (notBefore !== null && now < notBefore) {
-    return unmet("not_yet_valid", `the key is not valid before ${new Date(notBefore).toISOString()} (not_before)`, key);
+    return unmet("not_yet_valid", `the ${at.subject} is not valid before ${new Date(notBefore).toISOString()} (not_before)`, at);
   }
   if (notAfter !== null && now >= notAfter) {
-    return unmet("no_longer_valid", `the key stopped being valid at ${new Date(notAfter).toISOString()} (not_after)`, key);
+    return unmet("no_longer_valid", `the ${at.subject} stopped being valid at ${new Date(notAfter).toISOString()} (not_after)`, at);
   }
   return null;
 }
 
-function unmet(reason: DenialReason, what: string, key: Holder): Denial {
+function unmet(reason: DenialReason, what: string, { key }: Holder): Denial {
   return deny("condition_not_met", reason, key, `Condition not met: ${what}.`);
 }
 
-function deny(code: ErrorCode, reason: DenialReason, key: Holder = null, message?: string): Denial {
+function deny(code: ErrorCode, reason: DenialReason, key: { id: string } | null = null, message?: string): Denial {
   return message === undefined ? { ok: false, code, reason, keyId: key?.id ?? null } : { ok: false, code, reason, message, keyId: key?.id ?? null };
 }

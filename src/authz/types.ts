@@ -4,6 +4,7 @@
  */
 import type { ErrorCode } from "../errors";
 import type { CredentialReason } from "./credential";
+import type { PermissionSet } from "./permission-sets";
 
 /** Conditions as stored and shown by the API: canonical (defined by conditions-schema.ts). */
 export type { Conditions } from "./conditions-schema";
@@ -19,15 +20,36 @@ export interface RequestFacts {
   userAgent: string | null;
 }
 
-/** A data-plane key as the decision sees it; times are epoch milliseconds. */
-export interface KeyRecord {
+/** Which of a project's deployments a key's scopes or a rule cover. */
+export interface Coverage {
+  /** Scope `{project}/*` or a rule's `["*"]`: every deployment of the project, including later ones. */
+  allDeployments: boolean;
+  /** Ids of the deployments named one by one. */
+  deploymentIds: ReadonlySet<string>;
+}
+
+/** One rule of one policy of an application. */
+export interface RuleRecord extends Coverage {
+  policyId: string;
+  /** The rule's position in its policy, from 0. */
+  index: number;
+  permissionSet: PermissionSet;
+  conditions: CompiledConditions;
+}
+
+/**
+ * A data-plane key as the decision sees it; times are epoch milliseconds. A standalone key carries its own
+ * coverage (its scopes) and permission set; an application key has neither (empty coverage, null set) and is
+ * decided by its application's rules.
+ */
+export interface KeyRecord extends Coverage {
   id: string;
   projectId: string;
   projectSlug: string;
-  /** Scope `{project}/*`: covers every deployment of the project, including later ones. */
-  allDeployments: boolean;
-  /** Ids of the deployments linked one by one. */
-  deploymentIds: ReadonlySet<string>;
+  /** A standalone key's permission set; null for an application key. */
+  permissionSet: PermissionSet | null;
+  /** An application key's application and its rules in the order they apply; null for a standalone key. */
+  application: { id: string; rules: readonly RuleRecord[] } | null;
   expiresAt: number | null;
   revokedAt: number | null;
   /** When the secret that matched stops working (set on an old secret after a roll with grace). */
@@ -81,6 +103,8 @@ export type DenialReason =
   | "other_project"
   | "unknown_deployment"
   | "not_in_scope"
+  | "no_rule_covers"
+  | "permission_set"
   | "ip_unreadable"
   | "ip_denied"
   | "ip_not_allowed"
@@ -95,6 +119,12 @@ export type DenialReason =
   | "bad_path"
   | "path_not_allowed";
 
+/** The rule that decided an application key's request: the one that allowed it, or the first whose conditions failed. */
+export interface RuleRef {
+  policyId: string;
+  index: number;
+}
+
 export interface Denial {
   ok: false;
   code: ErrorCode;
@@ -105,6 +135,7 @@ export interface Denial {
   keyId: string | null;
   /** Headers the answer must carry (`Allow` on a 405, RFC 9110 §15.5.6). */
   headers?: Record<string, string>;
+  rule?: RuleRef;
 }
 
 export interface Allow {
@@ -114,6 +145,8 @@ export interface Allow {
   path: string;
   /** The key that was allowed; null when the deployment's auth is off. */
   keyId: string | null;
+  /** The rule that allowed an application key's request. */
+  rule?: RuleRef;
 }
 
 export type Decision = Allow | Denial;

@@ -48,6 +48,25 @@ export function auditIfChangedStatement(
     .bind(...auditValues(projectId, ctx, action, target));
 }
 
+/**
+ * One audit row per id that `targetsSql` selects (a subquery with a column `id`; its `?` parameters are `binds`),
+ * for a write that changes many rows at once (an application's keys revoked with it). Ids keep the time-ordered
+ * prefix of a fresh id (src/secrets/ids.ts), with random hex after it.
+ */
+export function auditEachStatement(
+  db: D1Database,
+  projectId: string,
+  ctx: AuditContext,
+  action: string,
+  targetsSql: string,
+  ...binds: unknown[]
+): D1PreparedStatement {
+  const prefix = newId("evt").slice(0, 14);
+  return db
+    .prepare(`${INSERT} SELECT ? || lower(hex(randomblob(8))), ?, ?, ?, id, ?, ? FROM (${targetsSql})`)
+    .bind(prefix, projectId, ctx.actor, action, ctx.requestId, isoNow(), ...binds);
+}
+
 function auditValues(projectId: string, ctx: AuditContext, action: string, target: string) {
   return [newId("evt"), projectId, ctx.actor, action, target, ctx.requestId, isoNow()];
 }

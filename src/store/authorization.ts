@@ -1,15 +1,18 @@
 /**
  * The data plane's only query: everything a decision needs, in ONE round trip to the D1 primary (no read-replica
  * session on this path, so a committed write is always visible): the deployment named by the URL, and the key a
- * presented secret hashes to, with its links. The two halves are independent LEFT JOINs from a one-row base, so
- * an unknown key still returns the deployment (whose auth toggle decides whether a key is needed at all).
+ * presented secret hashes to, with its links, or, for an application key, every rule of its application's
+ * policies. The two halves are independent LEFT JOINs from a one-row base, so an unknown key still returns the
+ * deployment (whose auth toggle decides whether a key is needed at all). Explain reads the same statement with the
+ * key found by id instead (loadExplainRecords), so both decide over records built by the same code.
  *
  * Fail closed: whatever goes wrong between asking and having the records — a binding that throws at prepare, a
  * query that fails, a store that does not answer within STORE_TIMEOUT_MS, a stored row that does not parse —
  * leaves here as a StoreError (503 store_unavailable on the wire), never as a record the decision could allow on.
  */
 import { compileConditions } from "../authz/conditions";
-import type { Conditions, DeploymentRecord, KeyRecord } from "../authz/types";
+import { isPermissionSet } from "../authz/permission-sets";
+import type { Conditions, DeploymentRecord, KeyRecord, RuleRecord } from "../authz/types";
 import { toMillis } from "../time";
 import { first } from "./db";
 import { StoreError, storeErrorOf } from "./errors";
@@ -39,10 +42,29 @@ interface AuthRow {
   k_expires_at: string | null;
   k_revoked_at: string | null;
   k_links: string | null;
+  k_permission_set: string | null;
+  k_application_id: string | null;
+  k_rules: string | null;
   s_retire_at: string | null;
+  revision: number | null;
 }
 
-const AUTH_QUERY = `
+/**
+ * An application key's rules: one JSON array per rule, `[policy_id, position, permission_set, all_deployments,
+ * conditions, [deployment_id…]]`, sorted by the reader (json_group_array's order is not guaranteed). Only policies
+ * of an application of the key's own project count.
+ */
+const RULES = `(SELECT json_group_array(json_array(r.policy_id, r.position, r.permission_set, r.all_deployments,
+      json(r.conditions),
+      json((SELECT json_group_array(rd.deployment_id) FROM policy_rule_deployments rd
+            WHERE rd.policy_id = r.policy_id AND rd.position = r.position))))
+    FROM policy_rules r
+    JOIN policies p ON p.id = r.policy_id
+    JOIN applications a ON a.id = p.application_id AND a.project_id = k.project_id
+    WHERE p.application_id = k.application_id)`;
+
+/** The statement, with the key found by `keyJoin` (which binds ?3 and must alias the key `k`, its secret `s`). */
+const authQuery = (keyJoin: string) => `
 SELECT
   d.id AS d_id, d.project_id AS d_project_id, dp.slug AS d_project_slug, d.slug AS d_slug,
   d.origin_url AS d_origin_url, d.origin_headers AS d_origin_headers, d.model AS d_model,
@@ -50,19 +72,34 @@ SELECT
   k.id AS k_id, k.project_id AS k_project_id, kp.slug AS k_project_slug, k.all_deployments AS k_all_deployments,
   k.conditions AS k_conditions, k.expires_at AS k_expires_at, k.revoked_at AS k_revoked_at,
   (SELECT json_group_array(kd.deployment_id) FROM api_key_deployments kd WHERE kd.key_id = k.id) AS k_links,
-  s.retire_at AS s_retire_at
+  k.permission_set AS k_permission_set, k.application_id AS k_application_id,
+  CASE WHEN k.application_id IS NULL THEN NULL ELSE ${RULES} END AS k_rules,
+  s.retire_at AS s_retire_at,
+  dp.revision AS revision
 FROM (SELECT 1) AS base
 LEFT JOIN projects dp ON dp.slug = ?1
 LEFT JOIN deployments d ON d.project_id = dp.id AND d.slug = ?2
-LEFT JOIN api_key_secrets s ON s.hash IN (SELECT value FROM json_each(?3))
-LEFT JOIN api_keys k ON k.id = s.key_id
+${keyJoin}
 LEFT JOIN projects kp ON kp.id = k.project_id
 LIMIT 1`;
+
+/** The data plane: the key one of the presented secret's hashes (?3, a JSON array) belongs to. */
+const AUTH_QUERY = authQuery(`LEFT JOIN api_key_secrets s ON s.hash IN (SELECT value FROM json_each(?3))
+LEFT JOIN api_keys k ON k.id = s.key_id`);
+
+/** Explain: the key with id ?3 in the URL's project, as its current secret would present it (no retirement). */
+const EXPLAIN_QUERY = authQuery(`LEFT JOIN api_keys k ON k.id = ?3 AND k.project_id = dp.id
+LEFT JOIN api_key_secrets s ON 0`);
 
 export interface AuthRecords {
   deployment: DeploymentRecord | null;
   /** null: no hashes were given, or none is known. */
   key: KeyRecord | null;
+}
+
+/** Records with the revision of the URL's project in the same snapshot (null when there is no such project). */
+export interface RevisedRecords extends AuthRecords {
+  revision: number | null;
 }
 
 function deploymentOf(row: AuthRow): DeploymentRecord | null {
@@ -82,17 +119,41 @@ function deploymentOf(row: AuthRow): DeploymentRecord | null {
 
 function keyOf(row: AuthRow): KeyRecord | null {
   if (row.k_id === null) return null;
+  const application = row.k_application_id === null ? null : { id: row.k_application_id, rules: rulesOf(row.k_rules) };
+  // A standalone key must carry a known permission set; anything else is a corrupt row (fail closed).
+  if (application === null && !isPermissionSet(row.k_permission_set)) throw new Error("stored permission_set is not known");
   return {
     id: row.k_id,
     projectId: row.k_project_id ?? "",
     projectSlug: row.k_project_slug ?? "",
     allDeployments: row.k_all_deployments === 1,
     deploymentIds: new Set(JSON.parse(row.k_links ?? "[]") as string[]),
+    permissionSet: application === null && isPermissionSet(row.k_permission_set) ? row.k_permission_set : null,
+    application,
     expiresAt: toMillis(row.k_expires_at),
     revokedAt: toMillis(row.k_revoked_at),
     secretRetireAt: toMillis(row.s_retire_at),
     conditions: compileConditions(JSON.parse(row.k_conditions ?? "{}") as Conditions),
   };
+}
+
+type StoredRule = [string, number, string, number, Conditions, string[]];
+
+/** An application's rules in the order they apply: by policy id (creation order), then position. */
+function rulesOf(json: string | null): RuleRecord[] {
+  const stored = JSON.parse(json ?? "[]") as StoredRule[];
+  const rules = stored.map(([policyId, index, permissionSet, all, conditions, deploymentIds]): RuleRecord => {
+    if (!isPermissionSet(permissionSet)) throw new Error("stored rule permission_set is not known");
+    return {
+      policyId,
+      index,
+      permissionSet,
+      allDeployments: all === 1,
+      deploymentIds: new Set(deploymentIds),
+      conditions: compileConditions(conditions),
+    };
+  });
+  return rules.sort((a, b) => (a.policyId < b.policyId ? -1 : a.policyId > b.policyId ? 1 : a.index - b.index));
 }
 
 /** The query's answer, or a `timeout` StoreError once `ms` have passed without one. */
@@ -108,18 +169,38 @@ function withinTimeout<T>(query: Promise<T>, ms: number): Promise<T> {
  * @param hashes every hash the presented secret could be stored under; empty when no usable secret was sent
  * @throws StoreError — never anything else, so a caller cannot mistake an outage for a denial
  */
-export async function loadAuthRecords(
+export function loadAuthRecords(
   db: D1Database,
   projectSlug: string,
   deploymentSlug: string,
   hashes: string[],
 ): Promise<AuthRecords> {
+  return read(db, AUTH_QUERY, projectSlug, deploymentSlug, JSON.stringify(hashes));
+}
+
+/** The same records for the key with this id (of the URL's project only), as explain decides over them. */
+export function loadExplainRecords(
+  db: D1Database,
+  projectSlug: string,
+  deploymentSlug: string,
+  keyId: string,
+): Promise<RevisedRecords> {
+  return read(db, EXPLAIN_QUERY, projectSlug, deploymentSlug, keyId);
+}
+
+async function read(
+  db: D1Database,
+  sql: string,
+  projectSlug: string,
+  deploymentSlug: string,
+  keyArg: string,
+): Promise<RevisedRecords> {
   try {
-    const statement = db.prepare(AUTH_QUERY).bind(projectSlug, deploymentSlug, JSON.stringify(hashes));
+    const statement = db.prepare(sql).bind(projectSlug, deploymentSlug, keyArg);
     const row = await withinTimeout(first<AuthRow>(statement), STORE_TIMEOUT_MS);
-    if (!row) return { deployment: null, key: null };
+    if (!row) return { deployment: null, key: null, revision: null };
     // A row that does not parse (corrupt JSON, a stored CIDR that is not canonical) is a store fault too.
-    return { deployment: deploymentOf(row), key: keyOf(row) };
+    return { deployment: deploymentOf(row), key: keyOf(row), revision: row.revision };
   } catch (err) {
     throw storeErrorOf(err);
   }

@@ -88,7 +88,7 @@ export async function updateDeployment(
   return changes(results, 0) === 1;
 }
 
-/** The deployment leaves every key's scopes with it (its link rows go in the same transaction). */
+/** The deployment leaves every key's scopes and every policy rule with it (their rows go in the same transaction). */
 export async function deleteDeployment(
   db: D1Database,
   projectId: string,
@@ -99,6 +99,12 @@ export async function deleteDeployment(
     db
       .prepare(
         `DELETE FROM api_key_deployments WHERE deployment_id = ?
+           AND deployment_id IN (SELECT id FROM deployments WHERE project_id = ?)`,
+      )
+      .bind(id, projectId),
+    db
+      .prepare(
+        `DELETE FROM policy_rule_deployments WHERE deployment_id = ?
            AND deployment_id IN (SELECT id FROM deployments WHERE project_id = ?)`,
       )
       .bind(id, projectId),

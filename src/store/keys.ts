@@ -3,6 +3,7 @@
  * A key's scopes are stored relationally: `all_deployments` for "{project}/*" and one api_key_deployments row
  * per linked deployment, so deleting a deployment removes it from every key's scopes by itself.
  */
+import type { PermissionSet } from "../authz/permission-sets";
 import type { SecretHash } from "../secrets/hash";
 import { auditIfChangedStatement, auditStatement, type AuditContext } from "./audit";
 import { all, batch, changes, first, setClause } from "./db";
@@ -22,6 +23,10 @@ export interface KeyRow {
   created_at: string;
   /** The audit actor that created the key; null for keys made before it was recorded. */
   created_by: string | null;
+  /** The application the key was made for; null for a standalone key. */
+  application_id: string | null;
+  /** A standalone key's permission set; null for an application key. */
+  permission_set: PermissionSet | null;
 }
 
 /** A key with the slugs of the deployments linked to it (JSON array, as SQLite builds it). */
@@ -40,15 +45,22 @@ export function getKey(db: D1Database, projectId: string, keyId: string) {
   );
 }
 
-/** `createdBy` (an audit actor) keeps only what it created. */
-export function listKeys(db: D1Database, projectId: string, afterId: string | null, limit: number, createdBy: string | null) {
+export interface KeyFilter {
+  /** An audit actor: only what it created. */
+  createdBy: string | null;
+  /** Only the keys made for this application. */
+  applicationId: string | null;
+}
+
+export function listKeys(db: D1Database, projectId: string, afterId: string | null, limit: number, filter: KeyFilter) {
   return all<KeyWithLinks>(
     db
       .prepare(
         `${SELECT_WITH_LINKS} WHERE k.project_id = ?1 AND (?2 IS NULL OR k.id > ?2) AND (?4 IS NULL OR k.created_by = ?4)
+           AND (?5 IS NULL OR k.application_id = ?5)
          ORDER BY k.id LIMIT ?3`,
       )
-      .bind(projectId, afterId, limit, createdBy),
+      .bind(projectId, afterId, limit, filter.createdBy, filter.applicationId),
   );
 }
 
@@ -100,19 +112,25 @@ function secretStatement(db: D1Database, projectId: string, keyId: string, secre
 /** Rows of `api_key_secrets` that belong to a live (not revoked) key of the project; binds keyId, projectId. */
 const OF_LIVE_KEY = "key_id IN (SELECT id FROM api_keys WHERE id = ? AND project_id = ? AND revoked_at IS NULL)";
 
+/**
+ * A new key with its secret, links and audit event. An application key is written only while its application
+ * exists in the project (in this transaction), so a key cannot outlive a delete that raced its creation.
+ * @returns false when the application was deleted meanwhile (nothing written)
+ */
 export async function insertKey(
   db: D1Database,
   row: KeyRow,
   secret: SecretHash,
   deploymentIds: string[],
   audit: AuditContext,
-): Promise<void> {
-  await batch(db, [
+): Promise<boolean> {
+  const results = await batch(db, [
     db
       .prepare(
         `INSERT INTO api_keys (id, project_id, name, description, start, all_deployments, conditions, expires_at,
-           revoked_at, last_used_at, request_count, created_at, created_by)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, ?, ?)`,
+           revoked_at, last_used_at, request_count, created_at, created_by, application_id, permission_set)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, 0, ?9, ?10, ?11, ?12
+         WHERE ?11 IS NULL OR EXISTS (SELECT 1 FROM applications WHERE id = ?11 AND project_id = ?2)`,
       )
       .bind(
         row.id,
@@ -125,14 +143,19 @@ export async function insertKey(
         row.expires_at,
         row.created_at,
         row.created_by,
+        row.application_id,
+        row.permission_set,
       ),
+    auditIfChangedStatement(db, row.project_id, audit, "key.create", row.id),
     secretStatement(db, row.project_id, row.id, secret, row.created_at),
     ...linkStatements(db, row.project_id, row.id, deploymentIds),
-    auditStatement(db, row.project_id, audit, "key.create", row.id),
   ]);
+  return changes(results, 0) === 1;
 }
 
-export type KeyFields = Partial<Pick<KeyRow, "name" | "description" | "all_deployments" | "conditions" | "expires_at">>;
+export type KeyFields = Partial<
+  Pick<KeyRow, "name" | "description" | "all_deployments" | "conditions" | "expires_at" | "permission_set">
+>;
 
 /** Writes the columns in `fields`; when `deploymentIds` is given the key's links are replaced by it. */
 export async function updateKey(

@@ -49,7 +49,12 @@ export async function renameProject(db: D1Database, id: string, name: string, au
  */
 export async function deleteProject(db: D1Database, id: string, audit: AuditContext): Promise<void> {
   const byProjectKeys = "key_id IN (SELECT id FROM api_keys WHERE project_id = ?)";
+  const byProjectPolicies = "policy_id IN (SELECT id FROM policies WHERE project_id = ?)";
   await batch(db, [
+    db.prepare(`DELETE FROM policy_rule_deployments WHERE ${byProjectPolicies}`).bind(id),
+    db.prepare(`DELETE FROM policy_rules WHERE ${byProjectPolicies}`).bind(id),
+    db.prepare("DELETE FROM policies WHERE project_id = ?").bind(id),
+    db.prepare("DELETE FROM applications WHERE project_id = ?").bind(id),
     db.prepare(`DELETE FROM api_key_deployments WHERE ${byProjectKeys}`).bind(id),
     db.prepare(`DELETE FROM api_key_secrets WHERE ${byProjectKeys}`).bind(id),
     db.prepare("DELETE FROM api_keys WHERE project_id = ?").bind(id),

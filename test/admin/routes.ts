@@ -18,6 +18,7 @@ export const PUBLIC_ROUTES: readonly RouteId[] = ["GET /openapi.json"];
 /**
  * A body the root admin's call would accept, for every route whose document entry has a requestBody, so a denial
  * in the table is about the caller and never about the body. The "root admin" test in security.test.ts checks it.
+ * A function builds the body from the fixtures (a policy names a real application).
  */
 export const VALID_BODIES: Readonly<Record<RouteId, unknown>> = {
   "POST /projects": { slug: "sec-new-project" },
@@ -28,7 +29,19 @@ export const VALID_BODIES: Readonly<Record<RouteId, unknown>> = {
   "PATCH /projects/{project}/keys/{key_id}": { name: "x" },
   "POST /projects/{project}/keys/{key_id}/roll": {},
   "POST /projects/{project}/tokens": { name: "x", role: "full" },
+  "POST /projects/{project}/applications": { name: "sec-new-app" },
+  "PATCH /projects/{project}/applications/{application_id}": { description: "x" },
+  "POST /projects/{project}/policies": (f: RouteFixtures) => ({
+    name: "sec-new-policy",
+    application_id: f.applicationId,
+    rules: [{ permission_set: "InferenceReadOnly", deployments: ["*"] }],
+  }),
+  "PATCH /projects/{project}/policies/{policy_id}": { description: "x" },
+  "POST /projects/{project}/explain": (f: RouteFixtures) => ({ key_id: f.keyId, deployment: f.deployment }),
 };
+
+/** Routes that only read although their method is POST (their body describes a question, not a change). */
+export const READS_BY_POST: readonly RouteId[] = ["POST /projects/{project}/explain"];
 
 /**
  * Routes outside /projects/{project} (which all answer a token of another project 403 project_scope_mismatch):
@@ -46,6 +59,9 @@ export interface RouteFixtures {
   deployment: string;
   keyId: string;
   tokenId: string;
+  applicationId: string;
+  /** A policy of another application than `applicationId`, so deleting that one leaves this one in place. */
+  policyId: string;
 }
 
 /** Which fixture fills each path parameter of the document. */
@@ -54,6 +70,8 @@ const PATH_FIXTURES: Readonly<Record<string, keyof RouteFixtures>> = {
   deployment: "deployment",
   key_id: "keyId",
   token_id: "tokenId",
+  application_id: "applicationId",
+  policy_id: "policyId",
 };
 
 /** One row of the table: a documented route, with its parameters filled and a valid body. */
@@ -122,10 +140,14 @@ export function buildRouteTable(routes: DocumentedRoute[], fixtures: RouteFixtur
       missing.push(`what another project's token gets: add "${id}" to OUTSIDE_A_PROJECT in ${here}`);
     }
     if (missing.length > 0) problems.push(`${id} is in the OpenAPI document but the security table lacks ${missing.join("; and ")}`);
-    else cases.push({ id, method, url, body: VALID_BODIES[id], isWrite: method !== "GET", inAProject });
+    else {
+      const body = VALID_BODIES[id];
+      const isWrite = method !== "GET" && !READS_BY_POST.includes(id);
+      cases.push({ id, method, url, body: typeof body === "function" ? body(fixtures) : body, isWrite, inAProject });
+    }
   }
   const documented = new Set(routes.map((r) => r.id));
-  for (const [list, ids] of [["VALID_BODIES", Object.keys(VALID_BODIES)], ["OUTSIDE_A_PROJECT", Object.keys(OUTSIDE_A_PROJECT)]] as const) {
+  for (const [list, ids] of [["VALID_BODIES", Object.keys(VALID_BODIES)], ["OUTSIDE_A_PROJECT", Object.keys(OUTSIDE_A_PROJECT)], ["READS_BY_POST", READS_BY_POST]] as const) {
     for (const id of ids) if (!documented.has(id)) problems.push(`${list} names ${id}, which the OpenAPI document does not have: remove it`);
   }
   for (const { id, operation } of routes) {

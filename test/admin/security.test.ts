@@ -7,7 +7,17 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateSecret } from "../../src/secrets/format";
-import { ADMIN_TOKEN, admin, createDeployment, createKey, createProject, createToken, expectError } from "../helpers";
+import {
+  ADMIN_TOKEN,
+  admin,
+  createApplication,
+  createDeployment,
+  createKey,
+  createPolicy,
+  createProject,
+  createToken,
+  expectError,
+} from "../helpers";
 import {
   buildRouteTable,
   documentedRoutes,
@@ -25,7 +35,19 @@ async function createWorld(): Promise<RouteFixtures & { apiKey: string }> {
   const deployment = await createDeployment(project.slug);
   const key = await createKey(project.slug, [`${project.slug}/${deployment.slug}`]);
   const token = await createToken(project.slug, "full");
-  return { project: project.slug, deployment: deployment.slug, keyId: key.id, tokenId: token.id, apiKey: key.key };
+  const application = await createApplication(project.slug);
+  const policy = await createPolicy(project.slug, (await createApplication(project.slug)).id, [
+    { permission_set: "InferenceFullAccess", deployments: [deployment.slug] },
+  ]);
+  return {
+    project: project.slug,
+    deployment: deployment.slug,
+    keyId: key.id,
+    tokenId: token.id,
+    applicationId: application.id,
+    policyId: policy.id,
+    apiKey: key.key,
+  };
 }
 
 let routes: DocumentedRoute[];
@@ -139,7 +161,7 @@ async function expectSeesOnlyItsOwn(route: RouteCase, authorization: string) {
   const res = await send(route, authorization);
   const text = await res.text();
   expect({ route: route.id, status: res.status }).toEqual({ route: route.id, status: 200 });
-  for (const secret of [w.project, w.deployment, w.keyId, w.tokenId]) expect(text, route.id).not.toContain(`"${secret}"`);
+  for (const secret of [w.project, w.deployment, w.keyId, w.tokenId, w.applicationId, w.policyId]) expect(text, route.id).not.toContain(`"${secret}"`);
   expect(await snapshot(), `${route.id} changed the store`).toBe(before);
 }
 

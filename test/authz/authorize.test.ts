@@ -31,6 +31,8 @@ function makeKey(overrides: Partial<KeyRecord> = {}, conditions: Conditions = {}
     projectSlug: "acme",
     allDeployments: false,
     deploymentIds: new Set(["dep_1"]),
+    permissionSet: "InferenceFullAccess",
+    application: null,
     expiresAt: null,
     revokedAt: null,
     secretRetireAt: null,
