@@ -35,6 +35,8 @@ export default defineConfig({
           cloudflareTest(async () => ({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
+              // A second, empty database, for the test that upgrades a wave-1 schema in place.
+              d1Databases: { UPGRADE_DB: "upgrade-test" },
               bindings: {
                 TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
                 ADMIN_TOKEN: "test-admin-token-0123456789",

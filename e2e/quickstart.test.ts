@@ -1,21 +1,9 @@
 // The README's quick start, run exactly as written (every ```sh block between the quickstart markers, in order)
 // against `npm start`, so the README cannot rot. Then Ctrl-C, which must leave nothing running.
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { delimiter, join } from "node:path";
-import { promisify } from "node:util";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { admin, type Keygate, portIsFree, ROOT, startKeygate } from "./lib/keygate.ts";
-
-/** The shell commands of the README's quick start: its ```sh blocks between the markers, joined in order. */
-function quickstartScript(readme: string): string {
-  const begin = readme.indexOf("<!-- quickstart:begin -->");
-  const end = readme.indexOf("<!-- quickstart:end -->");
-  if (begin === -1 || end < begin) throw new Error("README.md has no <!-- quickstart:begin/end --> section");
-  const blocks = [...readme.slice(begin, end).matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
-  if (blocks.length === 0) throw new Error("the README's quick start has no ```sh blocks");
-  return blocks.join("\n");
-}
+import { admin, type Keygate, portIsFree, readmeScript, ROOT, runReadmeScript, startKeygate } from "./lib/keygate.ts";
 
 /** Parsed JSON, read loosely in assertions (a wrong shape fails the assertion, not the type check). */
 type Json = Record<string, any>;
@@ -32,22 +20,8 @@ afterAll(async () => {
 
 describe("README quick start", () => {
   it("runs as written: project, deployment, key, curl, OpenAI SDK, revoke, 401", async () => {
-    const script = quickstartScript(readFileSync(join(ROOT, "README.md"), "utf8"));
-    const run = await promisify(execFile)("bash", ["-euo", "pipefail", "-c", script], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        KEYGATE: keygate.url,
-        DEMO_ORIGIN: keygate.originUrl,
-        PATH: [join(ROOT, "node_modules", ".bin"), process.env.PATH].join(delimiter),
-      },
-      timeout: 60_000,
-      maxBuffer: 16 * 1024 * 1024,
-    }).catch((err: { stdout?: string; stderr?: string; message: string }) => {
-      throw new Error(`the quick start failed: ${err.message}\n--- stdout\n${err.stdout}\n--- stderr\n${err.stderr}\n` +
-        `--- npm start\n${keygate.output().slice(-4000)}`);
-    });
-    const stdout = run.stdout;
+    const script = readmeScript(readFileSync(join(ROOT, "README.md"), "utf8"), "quickstart");
+    const stdout = await runReadmeScript(keygate, script);
     const lines = stdout.split("\n");
     // One JSON object a line (curl -w '\n'); jq's pretty output of the revoke spans lines and is read below.
     const objects = lines.filter((line) => line.startsWith('{"')).map((line) => JSON.parse(line) as Json);

@@ -7,6 +7,8 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      /** An empty database of its own (test/worker/migrations.test.ts). */
+      UPGRADE_DB: D1Database;
     }
     interface GlobalProps {
       mainModule: typeof mainModule;

@@ -1,12 +1,13 @@
 // keygate as a newcomer runs it: `node scripts/start.mjs` (what `npm start` runs), on free ports, with its local
 // state in a fresh temporary directory, so each test file starts from an empty database and leaves nothing behind.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -222,4 +223,36 @@ export async function admin<T = Record<string, unknown>>(
     throw new Error(`${method} /admin/v1${path}: ${res.status} (expected ${expected}): ${text}`);
   }
   return JSON.parse(text) as T;
+}
+
+/**
+ * The shell commands of one README section: its ```sh blocks between `<!-- {name}:begin -->` and
+ * `<!-- {name}:end -->`, joined in order, so a test runs exactly what a reader copies.
+ */
+export function readmeScript(readme: string, name: string): string {
+  const begin = readme.indexOf(`<!-- ${name}:begin -->`);
+  const end = readme.indexOf(`<!-- ${name}:end -->`);
+  if (begin === -1 || end < begin) throw new Error(`README.md has no <!-- ${name}:begin/end --> section`);
+  const blocks = [...readme.slice(begin, end).matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+  if (blocks.length === 0) throw new Error(`the README's ${name} section has no \`\`\`sh blocks`);
+  return blocks.join("\n");
+}
+
+/** Runs README commands with bash -euo pipefail against a running keygate, as the reader's shell would; its stdout. */
+export async function runReadmeScript(keygate: Keygate, script: string): Promise<string> {
+  const run = await promisify(execFile)("bash", ["-euo", "pipefail", "-c", script], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      KEYGATE: keygate.url,
+      DEMO_ORIGIN: keygate.originUrl,
+      PATH: [join(ROOT, "node_modules", ".bin"), process.env.PATH].join(delimiter),
+    },
+    timeout: 60_000,
+    maxBuffer: 16 * 1024 * 1024,
+  }).catch((err: { stdout?: string; stderr?: string; message: string }) => {
+    throw new Error(`the README's commands failed: ${err.message}\n--- stdout\n${err.stdout}\n--- stderr\n${err.stderr}\n` +
+      `--- npm start\n${keygate.output().slice(-4000)}`);
+  });
+  return run.stdout;
 }

@@ -12,7 +12,6 @@ import { ApiError } from "../errors";
 import { newId } from "../secrets/ids";
 import { getApplication } from "../store/applications";
 import {
-  countPolicies,
   deletePolicy,
   getPolicy,
   insertPolicy,
@@ -151,19 +150,6 @@ policies.openapi(
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "write");
     const body = c.req.valid("json");
-    const unknownApplication = new ApiError(
-      "invalid_request",
-      `Invalid 'application_id': no application '${body.application_id}' in this project.`,
-      "application_id",
-    );
-    if ((await getApplication(c.env.DB, project.id, body.application_id)) === null) throw unknownApplication;
-    if ((await countPolicies(c.env.DB, project.id, body.application_id)) >= MAX_POLICIES_PER_APPLICATION) {
-      throw new ApiError(
-        "invalid_request",
-        `Invalid 'application_id': an application has at most ${MAX_POLICIES_PER_APPLICATION} policies; add rules to one of them.`,
-        "application_id",
-      );
-    }
     const rules = await resolveRules(c.env.DB, project, body.rules);
     const now = isoNow();
     const row: PolicyRow = {
@@ -175,8 +161,18 @@ policies.openapi(
       created_at: now,
       updated_at: now,
     };
-    const inserted = await unlessTaken(insertPolicy(c.env.DB, row, rules, auditContext(c)), taken(body.name), "name");
-    if (!inserted) throw unknownApplication;
+    const write = insertPolicy(c.env.DB, row, rules, MAX_POLICIES_PER_APPLICATION, auditContext(c));
+    if (!(await unlessTaken(write, taken(body.name), "name"))) {
+      // Nothing was written: say which of the two guards stopped it.
+      const exists = (await getApplication(c.env.DB, project.id, body.application_id)) !== null;
+      throw new ApiError(
+        "invalid_request",
+        exists
+          ? `Invalid 'application_id': an application has at most ${MAX_POLICIES_PER_APPLICATION} policies; add rules to one of them.`
+          : `Invalid 'application_id': no application '${body.application_id}' in this project.`,
+        "application_id",
+      );
+    }
     return c.json(policyView(await policyOrThrow(c.env.DB, project, row.id), project.slug), 201);
   },
 );

@@ -213,14 +213,18 @@ interface Holder {
   subject: Subject;
 }
 
-function checkIp({ ipAllow, ipDeny }: CompiledConditions, facts: RequestFacts, { key }: Holder): Denial | null {
+/** A key's IP denial keeps the code's default message (no address quoted); a rule's says it was a policy rule. */
+const RULE_IP_MESSAGE = "Requests from this IP address are not allowed by the policy rules of this key's application.";
+
+function checkIp({ ipAllow, ipDeny }: CompiledConditions, facts: RequestFacts, { key, subject }: Holder): Denial | null {
   if (ipAllow === null && ipDeny === null) return null;
+  const message = subject === "key" ? undefined : RULE_IP_MESSAGE;
   // With any IP rule, an address we cannot read denies: otherwise stripping the header would bypass ip_deny.
   const address = parseClientIp(facts.clientIp);
-  if (address === null) return deny("ip_not_allowed", "ip_unreadable", key);
-  if (ipDeny?.some((block) => cidrContains(block, address))) return deny("ip_not_allowed", "ip_denied", key);
+  if (address === null) return deny("ip_not_allowed", "ip_unreadable", key, message);
+  if (ipDeny?.some((block) => cidrContains(block, address))) return deny("ip_not_allowed", "ip_denied", key, message);
   if (ipAllow !== null && !ipAllow.some((block) => cidrContains(block, address))) {
-    return deny("ip_not_allowed", "ip_not_allowed", key);
+    return deny("ip_not_allowed", "ip_not_allowed", key, message);
   }
   return null;
 }

@@ -65,13 +65,6 @@ export function listPolicies(
   );
 }
 
-export async function countPolicies(db: D1Database, projectId: string, applicationId: string): Promise<number> {
-  const row = await first<{ n: number }>(
-    db.prepare("SELECT count(*) AS n FROM policies WHERE project_id = ? AND application_id = ?").bind(projectId, applicationId),
-  );
-  return row?.n ?? 0;
-}
-
 /** The two statements that write a policy's rules, each only while the policy exists in the project. */
 function ruleStatements(db: D1Database, projectId: string, policyId: string, rules: RuleInput[]) {
   const json = JSON.stringify(
@@ -107,17 +100,26 @@ function clearRulesStatements(db: D1Database, projectId: string, policyId: strin
 }
 
 /**
- * A new policy, written only while its application exists in the project (in this transaction).
- * @returns false when the application was deleted meanwhile (nothing written)
+ * A new policy, written only while its application exists in the project and has fewer than `maxPerApplication`
+ * policies, both checked inside this transaction (so two concurrent creates cannot pass the limit together).
+ * @returns false when either does not hold (nothing written)
  */
-export async function insertPolicy(db: D1Database, row: PolicyRow, rules: RuleInput[], audit: AuditContext): Promise<boolean> {
+export async function insertPolicy(
+  db: D1Database,
+  row: PolicyRow,
+  rules: RuleInput[],
+  maxPerApplication: number,
+  audit: AuditContext,
+): Promise<boolean> {
   const results = await batch(db, [
     db
       .prepare(
         `INSERT INTO policies (id, project_id, application_id, name, description, created_at, updated_at)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM applications WHERE id = ?3 AND project_id = ?2)`,
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+         WHERE EXISTS (SELECT 1 FROM applications WHERE id = ?3 AND project_id = ?2)
+           AND (SELECT count(*) FROM policies WHERE application_id = ?3 AND project_id = ?2) < ?8`,
       )
-      .bind(row.id, row.project_id, row.application_id, row.name, row.description, row.created_at, row.updated_at),
+      .bind(row.id, row.project_id, row.application_id, row.name, row.description, row.created_at, row.updated_at, maxPerApplication),
     auditIfChangedStatement(db, row.project_id, audit, "policy.create", row.id),
     ...ruleStatements(db, row.project_id, row.id, rules),
   ]);

@@ -180,7 +180,7 @@ type World = typeof worldArb extends fc.Arbitrary<infer T> ? T : never;
 
 async function build(world: World) {
   const project = await createProject();
-  const deployments = [];
+  const deployments: string[] = [];
   for (const d of world.deployments) deployments.push((await createDeployment(project.slug, d)).slug);
   const slugsOf = (coverage: "*" | number[]) => (coverage === "*" ? ["*"] : coverage.map((i) => deployments[i]!));
   let key: { id: string; key: string };

@@ -27,6 +27,17 @@ const DOCUMENTED_ROUTES = [
   ["get", "/projects/{project}/tokens"],
   ["delete", "/projects/{project}/tokens/{token_id}"],
   ["get", "/projects/{project}/audit"],
+  ["post", "/projects/{project}/applications"],
+  ["get", "/projects/{project}/applications"],
+  ["get", "/projects/{project}/applications/{application_id}"],
+  ["patch", "/projects/{project}/applications/{application_id}"],
+  ["delete", "/projects/{project}/applications/{application_id}"],
+  ["post", "/projects/{project}/policies"],
+  ["get", "/projects/{project}/policies"],
+  ["get", "/projects/{project}/policies/{policy_id}"],
+  ["patch", "/projects/{project}/policies/{policy_id}"],
+  ["delete", "/projects/{project}/policies/{policy_id}"],
+  ["post", "/projects/{project}/explain"],
 ] as const;
 
 describe("OpenAPI document", () => {

@@ -198,9 +198,15 @@ describe("an application key: its application's rules, in order", () => {
     expect(decide(appKey([rule("pol_a", 0, "InferenceReadOnly", "*")]), "POST", "/v1/chat/completions")).not.toHaveProperty("rule");
   });
 
-  it("says which side a failed condition is on", () => {
+  it("says which side a failed condition is on, and never quotes the address", () => {
     const d = decide(appKey([rule("pol_a", 0, "InferenceFullAccess", "*", fr)]), "POST", "/v1/chat/completions");
     expect(!d.ok && d.message).toContain("policy rule");
+    const ip = decide(appKey([rule("pol_a", 0, "InferenceFullAccess", "*", elsewhere)]), "POST", "/v1/chat/completions");
+    expect(!ip.ok && ip.message).toContain("policy rules");
+    expect(JSON.stringify(ip)).not.toContain(FACTS.clientIp);
+    const own = decide(standalone("InferenceFullAccess", elsewhere), "POST", "/v1/chat/completions");
+    expect(own).toMatchObject({ ok: false, code: "ip_not_allowed" });
+    expect(own).not.toHaveProperty("message");
   });
 
   it("a standalone key's decision names no rule", () => {
