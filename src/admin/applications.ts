@@ -15,7 +15,7 @@ import {
 } from "../store/applications";
 import type { ProjectRow } from "../store/projects";
 import { isoNow } from "../time";
-import { auditContext, orNotFound, projectFor, unlessTaken } from "./guard";
+import { auditContext, orNotFound, projectFor, stillThere, unlessTaken } from "./guard";
 import {
   AUTH_ERRORS,
   CONFLICT_ERROR,
@@ -58,8 +58,10 @@ function applicationView(row: ApplicationRow, projectSlug: string): z.infer<type
   };
 }
 
+const gone = (id: string) => `No application '${id}' in this project.`;
+
 async function applicationOrThrow(db: D1Database, project: ProjectRow, id: string): Promise<ApplicationRow> {
-  return orNotFound(await getApplication(db, project.id, id), `No application '${id}' in this project.`);
+  return orNotFound(await getApplication(db, project.id, id), gone(id));
 }
 
 const taken = (name: string) => `The application name '${name}' is taken in this project.`;
@@ -135,9 +137,7 @@ applications.openapi(
     const current = await applicationOrThrow(c.env.DB, project, params.application_id);
     const patch = c.req.valid("json");
     const write = updateApplication(c.env.DB, project.id, current.id, patch, isoNow(), auditContext(c));
-    if (!(await unlessTaken(write, taken(patch.name ?? current.name), "name"))) {
-      orNotFound(null, `No application '${current.id}' in this project.`);
-    }
+    await stillThere(write, gone(current.id), taken(patch.name ?? current.name));
     return c.json(applicationView(await applicationOrThrow(c.env.DB, project, current.id), project.slug), 200);
   },
 );
@@ -153,9 +153,7 @@ applications.openapi(
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");
     const row = await applicationOrThrow(c.env.DB, project, params.application_id);
-    if (!(await deleteApplication(c.env.DB, project.id, row.id, isoNow(), auditContext(c)))) {
-      orNotFound(null, `No application '${row.id}' in this project.`);
-    }
+    await stillThere(deleteApplication(c.env.DB, project.id, row.id, isoNow(), auditContext(c)), gone(row.id));
     return c.json(applicationView(row, project.slug), 200);
   },
 );

@@ -69,3 +69,12 @@ export async function unlessTaken<T>(write: Promise<T>, message: string, param: 
     throw err;
   }
 }
+
+/**
+ * A write that reports whether its row was still there: 404 with `message` when it was gone (deleted meanwhile,
+ * between the handler's read and its write), and a UNIQUE conflict on `name` as 409 with `taken`.
+ */
+export async function stillThere(write: Promise<boolean>, message: string, taken?: string): Promise<void> {
+  const found = await (taken === undefined ? write : unlessTaken(write, taken, "name"));
+  if (!found) throw new ApiError("not_found", message);
+}

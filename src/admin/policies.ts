@@ -24,7 +24,7 @@ import {
 } from "../store/policies";
 import type { ProjectRow } from "../store/projects";
 import { isoNow } from "../time";
-import { auditContext, orNotFound, projectFor, unlessTaken } from "./guard";
+import { auditContext, orNotFound, projectFor, stillThere, unlessTaken } from "./guard";
 import {
   ApplicationId,
   AUTH_ERRORS,
@@ -129,8 +129,10 @@ async function resolveRules(db: D1Database, project: ProjectRow, rules: z.infer<
   }));
 }
 
+const gone = (id: string) => `No policy '${id}' in this project.`;
+
 async function policyOrThrow(db: D1Database, project: ProjectRow, id: string): Promise<PolicyWithRules> {
-  return orNotFound(await getPolicy(db, project.id, id), `No policy '${id}' in this project.`);
+  return orNotFound(await getPolicy(db, project.id, id), gone(id));
 }
 
 const taken = (name: string) => `The policy name '${name}' is taken in this project.`;
@@ -224,9 +226,7 @@ policies.openapi(
     const rules = patch.rules === undefined ? null : await resolveRules(c.env.DB, project, patch.rules);
     const fields = { name: patch.name, description: patch.description };
     const write = updatePolicy(c.env.DB, project.id, current.id, fields, rules, isoNow(), auditContext(c));
-    if (!(await unlessTaken(write, taken(patch.name ?? current.name), "name"))) {
-      orNotFound(null, `No policy '${current.id}' in this project.`);
-    }
+    await stillThere(write, gone(current.id), taken(patch.name ?? current.name));
     return c.json(policyView(await policyOrThrow(c.env.DB, project, current.id), project.slug), 200);
   },
 );
@@ -242,9 +242,7 @@ policies.openapi(
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");
     const row = await policyOrThrow(c.env.DB, project, params.policy_id);
-    if (!(await deletePolicy(c.env.DB, project.id, row.id, auditContext(c)))) {
-      orNotFound(null, `No policy '${row.id}' in this project.`);
-    }
+    await stillThere(deletePolicy(c.env.DB, project.id, row.id, auditContext(c)), gone(row.id));
     return c.json(policyView(row, project.slug), 200);
   },
 );
