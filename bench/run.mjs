@@ -64,6 +64,10 @@ const HTTP_TARGETS = [
     description: "valid key, AUTH_CACHE_LEASE_MS=60000 (decisions may come from the isolate cache)" },
   { id: "d1", label: "keygate, D1 every request", server: "d1", key: "known", expect: 200,
     description: "valid key, AUTH_CACHE_LEASE_MS=0: every decision read from D1" },
+  { id: "warm-app", label: "keygate, warm app key", server: "warm", key: "application", expect: 200,
+    description: "an application key whose policy grants on its third rule, AUTH_CACHE_LEASE_MS=60000" },
+  { id: "d1-app", label: "keygate, D1 app key", server: "d1", key: "application", expect: 200,
+    description: "the same application key, AUTH_CACHE_LEASE_MS=0: key and rules read from D1 every request" },
   { id: "malformed", label: "keygate, malformed → 401", server: "warm", key: "malformed", expect: 401,
     description: "well-shaped key with a wrong checksum: rejected before any lookup" },
   { id: "unknown", label: "keygate, unknown → 401", server: "warm", key: "unknown", expect: 401,
@@ -150,7 +154,7 @@ async function startServers() {
   const seed = makeSeed({ keys: CONFIG.keys_seeded, pepper: PEPPER, originUrl: origin.url });
   await applySeed(servers.warm.db, ROOT, seed);
   await applySeed(servers.d1.db, ROOT, seed);
-  const keys = { known: seed.known, malformed: malformedSecret(), unknown: newSecret() };
+  const keys = { known: seed.known, application: seed.application.secret, malformed: malformedSecret(), unknown: newSecret() };
   return { servers, keys, wrangler, mf };
 }
 

@@ -1,6 +1,7 @@
 /**
  * Seeds a Miniflare D1 with the real migrations and rows written straight in SQL: one project, one deployment
- * pointing at the bench origin, and N API keys linked to it, one of which (`known`) the bench calls with.
+ * pointing at the bench origin, and N API keys linked to it, one of which (`known`) the bench calls with; and an
+ * application with one policy and one key (`application.secret`).
  *
  * Secrets and hashes follow src/secrets/format.ts and src/secrets/hash.ts (prefix + 24 base62 + 6 base62 of
  * CRC-32; stored hash = hex HMAC-SHA-256 keyed by KEY_PEPPER, hash_version 1). The known key being accepted and
@@ -62,15 +63,30 @@ export function hashSecret(secret, pepper) {
 
 const newId = (prefix) => `${prefix}_${randomText(CROCKFORD, 26)}`;
 
-/** Every statement of migrations/*.sql, in file order, with comments removed. */
+/**
+ * Every statement of migrations/*.sql, in file order, with comments removed. A trigger's body holds `;` of its own,
+ * so a piece that begins a CREATE TRIGGER is joined with the pieces after it up to its END.
+ */
 export function migrationStatements(root) {
   const dir = join(root, "migrations");
-  return readdirSync(dir)
+  const pieces = readdirSync(dir)
     .filter((f) => f.endsWith(".sql"))
     .sort()
     .flatMap((f) => readFileSync(join(dir, f), "utf8").replace(/--[^\n]*/g, "").split(";"))
     .map((s) => s.trim())
     .filter(Boolean);
+  const statements = [];
+  let open = null;
+  for (const piece of pieces) {
+    if (open === null && !/^CREATE\s+TRIGGER\b/i.test(piece)) statements.push(piece);
+    else open = open === null ? piece : `${open};\n${piece}`;
+    if (open !== null && /\bEND$/i.test(open)) {
+      statements.push(open);
+      open = null;
+    }
+  }
+  if (open !== null) throw new Error(`a CREATE TRIGGER without END in migrations/: ${open.slice(0, 80)}`);
+  return statements;
 }
 
 /** The rows to insert, made once so every Worker instance gets the same data (and the same known key). */
@@ -79,13 +95,17 @@ export function makeSeed({ keys, pepper, originUrl, project = "bench", deploymen
   const projectId = newId("prj");
   const deploymentId = newId("dep");
   const known = newSecret();
+  // An application key whose policy's granting rule comes after two that do not apply here: the decision walks
+  // rules, so the bench sees what that costs.
+  const appSecret = newSecret();
+  const application = { id: newId("app"), policyId: newId("pol"), keyId: newId("key"), secret: appSecret, hash: hashSecret(appSecret, pepper) };
   const rows = [];
   for (let i = 0; i < keys; i++) {
     const secret = i === 0 ? known : newSecret();
     rows.push({ id: newId("key"), start: secret.slice(0, 12), hash: hashSecret(secret, pepper) });
   }
   const allowed = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/v1/models/*"];
-  return { now, project, deployment, projectId, deploymentId, known, rows, originUrl, allowedPaths: allowed };
+  return { now, project, deployment, projectId, deploymentId, known, application, rows, originUrl, allowedPaths: allowed };
 }
 
 const q = (v) => (v === null ? "NULL" : typeof v === "number" ? String(v) : `'${String(v).replaceAll("'", "''")}'`);
@@ -110,8 +130,29 @@ export async function applySeed(db, root, seed) {
     ...insertChunks("api_key_secrets", ["hash", "hash_version", "key_id", "created_at"],
       rows.map((r) => [r.hash, 1, r.id, now])),
     ...insertChunks("api_key_deployments", ["key_id", "deployment_id"], rows.map((r) => [r.id, deploymentId])),
+    ...applicationStatements(seed),
   ];
   await db.batch(statements.map((s) => db.prepare(s)));
   const count = await db.prepare("SELECT count(*) AS n FROM api_key_secrets").first("n");
-  if (count !== rows.length) throw new Error(`seeded ${count} keys, expected ${rows.length}`);
+  if (count !== rows.length + 1) throw new Error(`seeded ${count} keys, expected ${rows.length + 1}`);
+}
+
+/** The application, its policy of three rules (the last one grants), and its key. */
+function applicationStatements({ now, projectId, deploymentId, application: app }) {
+  const rules = [
+    [0, "InferenceFullAccess", 0, "{}"], // names no deployment (as if its deployment was deleted)
+    [1, "InferenceReadOnly", 1, "{}"], // covers, but a chat completion is not model discovery
+    [2, "InferenceFullAccess", 1, JSON.stringify({ ip_allow: ["203.0.113.0/24"], countries: ["NL"] })],
+  ];
+  return [
+    `INSERT INTO applications (id, project_id, name, created_at, updated_at) VALUES (${[app.id, projectId, "bench app", now, now].map(q)})`,
+    `INSERT INTO policies (id, project_id, application_id, name, created_at, updated_at)
+       VALUES (${[app.policyId, projectId, app.id, "bench policy", now, now].map(q)})`,
+    ...rules.map(([position, set, all, conditions]) =>
+      `INSERT INTO policy_rules (policy_id, position, permission_set, all_deployments, conditions)
+         VALUES (${[app.policyId, position, set, all, conditions].map(q)})`),
+    `INSERT INTO api_keys (id, project_id, name, start, all_deployments, conditions, created_at, application_id, permission_set)
+       VALUES (${[app.keyId, projectId, "bench app key", app.secret.slice(0, 12), 0, "{}", now, app.id, null].map(q)})`,
+    `INSERT INTO api_key_secrets (hash, hash_version, key_id, created_at) VALUES (${[app.hash, 1, app.keyId, now].map(q)})`,
+  ];
 }
