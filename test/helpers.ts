@@ -138,7 +138,7 @@ export async function createToken(project: string, role: "full" | "read_only", e
 export async function createApplication(project: string, name = uniqueSlug("app")) {
   const res = await admin("POST", `/projects/${project}/applications`, { name });
   if (res.status !== 201) throw new Error(`application: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body as { id: string; name: string };
+  return res.body as { id: string; name: string; updated_at: string };
 }
 
 export interface RuleBody {
@@ -150,7 +150,7 @@ export interface RuleBody {
 export async function createPolicy(project: string, applicationId: string, rules: RuleBody[], name = uniqueSlug("pol")) {
   const res = await admin("POST", `/projects/${project}/policies`, { name, application_id: applicationId, rules });
   if (res.status !== 201) throw new Error(`policy: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body as { id: string; rules: RuleBody[] };
+  return res.body as { id: string; rules: RuleBody[]; updated_at: string };
 }
 
 /** A key made for an application: it has no scopes of its own. */

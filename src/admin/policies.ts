@@ -84,7 +84,20 @@ const RuleBody = z
     conditions: ConditionsSchema.nullable().optional(),
   })
   .openapi("PolicyRuleInput");
-const Rules = z.array(RuleBody).min(1, "must have at least one rule").max(MAX_RULES, `must have at most ${MAX_RULES} rules`);
+/**
+ * Deployments named one by one across a policy's rules. Each becomes an id in the one query an application key's
+ * decision reads (with every rule of its application): with MAX_POLICIES_PER_APPLICATION, this keeps that row far
+ * below D1's 2 MB limit on a value. `["*"]` counts for nothing.
+ */
+export const MAX_DEPLOYMENTS_PER_POLICY = 256;
+const Rules = z
+  .array(RuleBody)
+  .min(1, "must have at least one rule")
+  .max(MAX_RULES, `must have at most ${MAX_RULES} rules`)
+  .refine(
+    (rules) => rules.reduce((n, rule) => n + (rule.deployments.includes(ALL) ? 0 : rule.deployments.length), 0) <= MAX_DEPLOYMENTS_PER_POLICY,
+    `must name at most ${MAX_DEPLOYMENTS_PER_POLICY} deployments in all (use ["*"] for every deployment)`,
+  );
 
 const CreatePolicy = z
   .strictObject({ name: Name, description: Description.optional(), application_id: ApplicationId, rules: Rules })

@@ -4,7 +4,7 @@
  * can use what it granted.
  */
 import { auditEachStatement, auditIfChangedStatement, auditStatement, type AuditContext } from "./audit";
-import { all, batch, changes, first, setClause } from "./db";
+import { all, batch, changes, first, namesAField, setClause } from "./db";
 
 export interface ApplicationRow {
   id: string;
@@ -40,7 +40,10 @@ export async function insertApplication(db: D1Database, row: ApplicationRow, aud
 
 export type ApplicationFields = Partial<Pick<ApplicationRow, "name" | "description">>;
 
-/** Writes the columns in `fields` (and updated_at); false when the application is gone. */
+/**
+ * Writes the columns in `fields` (and updated_at); false when the application is gone. A PATCH that names no field
+ * changes nothing and records nothing (as for keys).
+ */
 export async function updateApplication(
   db: D1Database,
   projectId: string,
@@ -49,6 +52,7 @@ export async function updateApplication(
   updatedAt: string,
   audit: AuditContext,
 ): Promise<boolean> {
+  if (!namesAField(fields)) return true;
   const set = setClause({ ...fields, updated_at: updatedAt });
   const results = await batch(db, [
     db.prepare(`UPDATE applications SET ${set.sql} WHERE id = ? AND project_id = ?`).bind(...set.values, id, projectId),

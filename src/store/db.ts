@@ -44,3 +44,8 @@ export function setClause(fields: Record<string, unknown>): { sql: string; value
   const names = Object.keys(fields).filter((name) => fields[name] !== undefined);
   return { sql: names.map((name) => `${name} = ?`).join(", "), values: names.map((name) => fields[name]) };
 }
+
+/** Whether a PATCH named any column at all (an absent field is `undefined`). */
+export function namesAField(fields: Record<string, unknown>): boolean {
+  return Object.values(fields).some((value) => value !== undefined);
+}

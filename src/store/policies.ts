@@ -8,7 +8,7 @@
  */
 import type { PermissionSet } from "../authz/permission-sets";
 import { auditIfChangedStatement, type AuditContext } from "./audit";
-import { all, batch, changes, first, setClause } from "./db";
+import { all, batch, changes, first, namesAField, setClause } from "./db";
 
 export interface PolicyRow {
   id: string;
@@ -128,7 +128,10 @@ export async function insertPolicy(
 
 export type PolicyFields = Partial<Pick<PolicyRow, "name" | "description">>;
 
-/** Writes the columns in `fields` (and updated_at); `rules`, when given, replace the policy's rules whole. */
+/**
+ * Writes the columns in `fields` (and updated_at); `rules`, when given, replace the policy's rules whole. A PATCH
+ * that names nothing changes nothing and records nothing.
+ */
 export async function updatePolicy(
   db: D1Database,
   projectId: string,
@@ -138,6 +141,7 @@ export async function updatePolicy(
   updatedAt: string,
   audit: AuditContext,
 ): Promise<boolean> {
+  if (!namesAField(fields) && rules === null) return true;
   const set = setClause({ ...fields, updated_at: updatedAt });
   const results = await batch(db, [
     db.prepare(`UPDATE policies SET ${set.sql} WHERE id = ? AND project_id = ?`).bind(...set.values, id, projectId),

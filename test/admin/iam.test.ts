@@ -177,6 +177,11 @@ describe("bad input: 400 naming the field, nothing written", () => {
     ["an unknown permission set", (w) => ({ rules: [{ permission_set: "InferenceAdmin", deployments: [w.a] }] }), "rules[0].permission_set"],
     ["no rules", () => ({ rules: [] }), "rules"],
     ["51 rules", (w) => ({ rules: Array.from({ length: 51 }, () => rule([w.a])) }), "rules"],
+    [
+      "more than 256 deployments named across its rules",
+      () => ({ rules: Array.from({ length: 3 }, (_, i) => rule(Array.from({ length: 90 }, (_, j) => `d-${i}-${j}`))) }),
+      "rules",
+    ],
     ["a bad rule condition", (w) => ({ rules: [rule([w.a], { conditions: { ip_allow: ["300.0.0.1"] } })] }), "rules[0].conditions.ip_allow[0]"],
     ["an unknown rule field", (w) => ({ rules: [rule([w.a], { effect: "deny" })] }), "rules[0].effect"],
     ["an application of another project", (w) => ({ application_id: w.foreignApp, rules: [rule([w.a])] }), "application_id"],
@@ -226,6 +231,19 @@ describe("bad input: 400 naming the field, nothing written", () => {
     }
     expect((await admin("PUT", `/projects/${w.p}/deployments/${w.a}/keys/${key.id}`)).status).toBe(409);
     expect(await iamRows()).toBe(before);
+  });
+});
+
+describe("a PATCH that names no field", () => {
+  it("changes nothing and records nothing, for an application and a policy", async () => {
+    const { p, projectId, a, app } = await setup();
+    const policy = await createPolicy(p, app.id, [{ permission_set: "InferenceFullAccess", deployments: [a] }]);
+    const before = await iamRows();
+    const revision = await rowCount("SELECT revision AS n FROM projects WHERE id = ?", projectId);
+    expect((await admin("PATCH", `/projects/${p}/applications/${app.id}`, {})).body.updated_at).toBe(app.updated_at);
+    expect((await admin("PATCH", `/projects/${p}/policies/${policy.id}`, {})).body.updated_at).toBe(policy.updated_at);
+    expect(await iamRows()).toBe(before);
+    expect(await rowCount("SELECT revision AS n FROM projects WHERE id = ?", projectId)).toBe(revision);
   });
 });
 
