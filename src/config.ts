@@ -26,6 +26,10 @@ export interface Config {
   bodyTimeoutMs: number;
   /** The rate-limit binding's period, sent as Retry-After. */
   rateLimitPeriodS: number;
+  /** Requests to this host arrive on the private endpoint, with a client certificate the edge verified. */
+  privateHostname: string | null;
+  /** `{deployment}.{project}.{suffix}` serves as `/endpoint/{project}/{deployment}`. */
+  endpointHostSuffix: string | null;
 }
 
 export const DEFAULTS = {
@@ -86,6 +90,8 @@ export function parseConfig(env: Env, warn: (message: string) => void): Config {
     originTimeoutMs: integer("ORIGIN_TIMEOUT_MS", env.ORIGIN_TIMEOUT_MS, DEFAULTS.originTimeoutMs, 1, 2 ** 31 - 1, warn),
     bodyTimeoutMs: integer("BODY_TIMEOUT_MS", env.BODY_TIMEOUT_MS, DEFAULTS.bodyTimeoutMs, 1, 2 ** 31 - 1, warn),
     rateLimitPeriodS: rateLimitPeriod(env.KEY_RATE_LIMIT_PERIOD_S, warn),
+    privateHostname: hostName("PRIVATE_HOSTNAME", env.PRIVATE_HOSTNAME),
+    endpointHostSuffix: hostName("ENDPOINT_HOST_SUFFIX", env.ENDPOINT_HOST_SUFFIX),
   };
 }
 
@@ -102,6 +108,19 @@ function adminToken(raw: string | undefined, warn: (message: string) => void): s
   return token;
 }
 
+const HOST_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i;
+
+/**
+ * An optional host name, lower-cased. A security setting: a value that is not a host name would silently route
+ * nothing (or the wrong requests) to the private endpoint, so it refuses to serve instead.
+ */
+function hostName(variable: string, raw: string | undefined): string | null {
+  const value = optionalString(raw);
+  if (value === null) return null;
+  if (!HOST_NAME.test(value)) throw new ConfigError(variable, "must be a host name such as ai.example.com");
+  return value.toLowerCase();
+}
+
 /** Both or neither: one alone would leave operators believing Access guards the API. */
 function access(env: Env): Config["access"] {
   const teamDomain = optionalString(env.ACCESS_TEAM_DOMAIN);
@@ -110,7 +129,7 @@ function access(env: Env): Config["access"] {
   if (teamDomain === null) throw new ConfigError("ACCESS_TEAM_DOMAIN", "must be set when ACCESS_AUD is");
   if (audience === null) throw new ConfigError("ACCESS_AUD", "must be set when ACCESS_TEAM_DOMAIN is");
   // A bare host name (`team.cloudflareaccess.com`): it becomes the JWT issuer `https://<domain>`.
-  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(teamDomain)) {
+  if (!HOST_NAME.test(teamDomain)) {
     throw new ConfigError("ACCESS_TEAM_DOMAIN", "must be a host name such as yourteam.cloudflareaccess.com");
   }
   return { teamDomain: teamDomain.toLowerCase(), audience };

@@ -17,7 +17,9 @@ type MaybeUnset =
   | "ACCESS_TEAM_DOMAIN"
   | "ACCESS_AUD"
   | "AUTH_CACHE_MAX_ENTRIES"
-  | "KEY_RATE_LIMIT_PERIOD_S";
+  | "KEY_RATE_LIMIT_PERIOD_S"
+  | "PRIVATE_HOSTNAME"
+  | "ENDPOINT_HOST_SUFFIX";
 
 /** Outbound I/O the Worker takes as a parameter (origins, Access's JWKS), so tests can play the other side. */
 export interface Deps {

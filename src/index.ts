@@ -1,6 +1,6 @@
 /**
- * The Worker: the data plane at /endpoint/…, the control plane (/admin/v1, /admin/docs) for everything else, and
- * /healthz. Dependencies with I/O beyond D1 (the outbound fetch used for origins and Access's JWKS) are parameters
+ * The Worker: the data plane (public: /endpoint/… and host-based URLs; private: the PrivateEndpoint entrypoint and
+ * PRIVATE_HOSTNAME), the control plane (/admin/v1, /admin/docs) for everything else, and /healthz. Dependencies with I/O beyond D1 (the outbound fetch used for origins and Access's JWKS) are parameters
  * of createWorker, so tests can play the origin and the identity provider; the state kept between requests (the
  * authorization cache, usage counters, the control plane) belongs to the object it returns, so a test gets fresh
  * state by building a new one.
@@ -9,7 +9,17 @@ import { configOf, type Config } from "./config";
 import type { ControlPlane } from "./control-plane";
 import type { Deps, Env } from "./env";
 import { errorResponse, internalReason, toApiError } from "./errors";
-import { ENDPOINT_PREFIX, handleEndpoint, type GatewayOutcome, type GatewayState } from "./gateway/handle";
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { callerOf, PUBLIC, verifiedCertificate, type Arrival } from "./gateway/arrival";
+import {
+  ENDPOINT_PREFIX,
+  handleEndpoint,
+  targetOfHost,
+  targetOfPath,
+  type EndpointTarget,
+  type GatewayOutcome,
+  type GatewayState,
+} from "./gateway/handle";
 import { UsageRecorder } from "./gateway/usage";
 import { logLine } from "./log";
 import { requestIdFor } from "./request-id";
@@ -38,15 +48,23 @@ export function createWorker(deps: Deps) {
     return gateway;
   }
 
-  async function dataPlane(request: Request, url: URL, env: Env, ctx: ExecutionContext, config: Config) {
+  async function dataPlane(
+    request: Request,
+    target: EndpointTarget | null,
+    arrival: Arrival,
+    env: Env,
+    ctx: ExecutionContext,
+    config: Config,
+  ) {
     const started = Date.now();
     const requestId = requestIdFor(request);
-    const outcome: GatewayOutcome = { project: "", deployment: "", keyId: null, decision: "error" };
+    const outcome: GatewayOutcome = { project: "", deployment: "", keyId: null, decision: "error", endpoint: arrival.endpoint };
+    if (arrival.endpoint === "private" && arrival.via === "binding" && arrival.caller !== null) outcome.caller = arrival.caller;
     let response: Response;
     let error: string | undefined;
     try {
       const state = gatewayState(config);
-      response = await handleEndpoint(request, url, { env, ctx, deps, config, state, requestId }, outcome);
+      response = await handleEndpoint(request, target, arrival, { env, ctx, deps, config, state, requestId }, outcome);
     } catch (err) {
       const apiError = toApiError(err);
       response = errorResponse(apiError, requestId);
@@ -60,6 +78,8 @@ export function createWorker(deps: Deps) {
       request_id: requestId,
       project: outcome.project,
       deployment: outcome.deployment,
+      endpoint: outcome.endpoint,
+      ...(outcome.caller === undefined ? {} : { caller: outcome.caller }),
       key_id: outcome.keyId,
       decision: outcome.decision,
       ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
@@ -70,27 +90,65 @@ export function createWorker(deps: Deps) {
     return response;
   }
 
+  /** The configuration, or the 500 every request gets while a security setting does not parse (config.ts). */
+  function configured(request: Request, env: Env): Config | Response {
+    try {
+      return configOf(env);
+    } catch (err) {
+      const requestId = requestIdFor(request);
+      const apiError = toApiError(err);
+      logLine({ level: "error", msg: "configuration", request_id: requestId, error: internalReason(apiError) });
+      return errorResponse(apiError, requestId);
+    }
+  }
+
   return {
     async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-      let config: Config;
-      try {
-        config = configOf(env);
-      } catch (err) {
-        // A security setting that does not parse: refuse everything until it is fixed (config.ts).
-        const requestId = requestIdFor(request);
-        const apiError = toApiError(err);
-        logLine({ level: "error", msg: "configuration", request_id: requestId, error: internalReason(apiError) });
-        return errorResponse(apiError, requestId);
+      const config = configured(request, env);
+      if (config instanceof Response) return config;
+      const url = new URL(request.url);
+      // The private hostname serves the data plane only, and only to a client certificate the edge verified.
+      if (config.privateHostname !== null && url.hostname === config.privateHostname) {
+        const arrival: Arrival = { endpoint: "private", via: "mtls", certificate: verifiedCertificate(request) };
+        return dataPlane(request, url.pathname.startsWith(ENDPOINT_PREFIX) ? targetOfPath(url.pathname) : null, arrival, env, ctx, config);
+      }
+      if (config.endpointHostSuffix !== null) {
+        const target = targetOfHost(url.hostname, url.pathname, config.endpointHostSuffix);
+        if (target !== null) return dataPlane(request, target, PUBLIC, env, ctx, config);
       }
       // The data plane skips the router: it is the hot path, and it has exactly one shape.
-      const url = new URL(request.url);
-      if (url.pathname.startsWith(ENDPOINT_PREFIX)) return dataPlane(request, url, env, ctx, config);
+      if (url.pathname.startsWith(ENDPOINT_PREFIX)) return dataPlane(request, targetOfPath(url.pathname), PUBLIC, env, ctx, config);
       if (url.pathname === "/healthz" && (request.method === "GET" || request.method === "HEAD")) {
         return Response.json({ ok: true }, { headers: { "x-request-id": requestIdFor(request) } });
       }
       return (await loadControlPlane()).fetch(request, env, ctx);
     },
+
+    /**
+     * The private endpoint, for the PrivateEndpoint entrypoint: every request is data plane, at
+     * `/endpoint/{project}/{deployment}/…` of any host, on the private endpoint; `props` is the binding's.
+     */
+    async fetchPrivate(request: Request, env: Env, ctx: ExecutionContext, props: unknown): Promise<Response> {
+      const config = configured(request, env);
+      if (config instanceof Response) return config;
+      const { pathname } = new URL(request.url);
+      const target = pathname.startsWith(ENDPOINT_PREFIX) ? targetOfPath(pathname) : null;
+      return dataPlane(request, target, { endpoint: "private", via: "binding", caller: callerOf(props) }, env, ctx, config);
+    },
   };
 }
 
-export default createWorker({ fetch: (input, init) => fetch(input, init) }) satisfies ExportedHandler<Env>;
+const worker = createWorker({ fetch: (input, init) => fetch(input, init) });
+
+export default { fetch: worker.fetch } satisfies ExportedHandler<Env>;
+
+/**
+ * The private endpoint: another Worker of the account reaches it through a service binding
+ * (`entrypoint = "PrivateEndpoint"`); no public route does. `props` (set by whoever deploys the caller, e.g.
+ * `{ caller = "billing-api" }`) names the caller in the log line. It shares the default export's caches.
+ */
+export class PrivateEndpoint extends WorkerEntrypoint<Env> {
+  override fetch(request: Request): Promise<Response> {
+    return worker.fetchPrivate(request, this.env, this.ctx, this.ctx.props);
+  }
+}

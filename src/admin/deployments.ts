@@ -40,10 +40,21 @@ export const Deployment = z
     origin: z.object({
       url: z.string(),
       header_names: z.array(z.string()).openapi({ description: "Values are write-only and never shown." }),
+      assertion: z.boolean().openapi({ description: "Every forwarded request carries a signed Keygate-Assertion JWT." }),
     }),
     model: z.string().nullable(),
     allowed_paths: z.array(z.string()),
-    auth_enabled: z.boolean(),
+    auth_enabled: z.boolean().openapi({ description: "The public endpoint's API-key auth toggle (endpoints.public.auth_enabled)." }),
+    endpoints: z.object({
+      public: z.object({ enabled: z.boolean(), auth_enabled: z.boolean() }),
+      private: z.object({
+        enabled: z.boolean(),
+        auth_enabled: z.boolean(),
+        client_cert_fingerprints: z.array(z.string()).nullable().openapi({
+          description: "SHA-256 fingerprints PRIVATE_HOSTNAME accepts for this deployment; null: any certificate the edge verified.",
+        }),
+      }),
+    }),
     url: z.string().openapi({ description: "The base URL clients call; an OpenAI client's base_url is url + '/v1'." }),
     created_at: z.string(),
     updated_at: z.string(),
@@ -51,7 +62,28 @@ export const Deployment = z
   .openapi("Deployment");
 
 const OriginHeaders = z.record(z.string(), z.string()).openapi({ example: { Authorization: "Bearer origin-secret" } });
-const Origin = z.strictObject({ url: z.string().max(2048), headers: OriginHeaders.optional() });
+const Origin = z.strictObject({ url: z.string().max(2048), headers: OriginHeaders.optional(), assertion: z.boolean().optional() });
+/** In a PATCH the URL may stay as it is (to turn the assertion on, say). */
+const OriginPatch = Origin.extend({ url: z.string().max(2048).optional() });
+const Fingerprint = z
+  .string()
+  .transform((f) => f.replaceAll(":", "").toLowerCase())
+  .refine((f) => /^[0-9a-f]{64}$/.test(f), "must be a SHA-256 fingerprint: 64 hex digits (colons allowed)");
+const Endpoints = z.strictObject({
+  public: z.strictObject({ enabled: z.boolean().optional(), auth_enabled: z.boolean().optional() }).optional(),
+  private: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      auth_enabled: z.boolean().optional(),
+      client_cert_fingerprints: z
+        .array(Fingerprint)
+        .min(1, "must not be empty (omit it, or send null, to accept any certificate the edge verified)")
+        .max(100)
+        .nullable()
+        .optional(),
+    })
+    .optional(),
+});
 const AllowedPaths = z.array(z.string().max(256)).max(64);
 const Model = z.string().min(1).max(256);
 
@@ -63,18 +95,70 @@ const CreateDeployment = z
     model: Model.nullable().optional(),
     allowed_paths: AllowedPaths.optional(),
     auth_enabled: z.boolean().optional(),
+    endpoints: Endpoints.optional(),
   })
   .openapi("CreateDeployment");
 
 const UpdateDeployment = z
   .strictObject({
     name: Name.optional(),
-    origin: Origin.optional(),
+    origin: OriginPatch.optional(),
     model: Model.nullable().optional(),
     allowed_paths: AllowedPaths.optional(),
     auth_enabled: z.boolean().optional(),
+    endpoints: Endpoints.optional(),
   })
   .openapi("UpdateDeployment");
+
+type EndpointFields = Pick<
+  DeploymentRow,
+  "auth_enabled" | "public_enabled" | "private_enabled" | "private_auth_enabled" | "client_cert_fingerprints"
+>;
+
+/**
+ * The endpoint columns after a create or a (partial) PATCH over `current`: `auth_enabled` and
+ * `endpoints.public.auth_enabled` are one toggle (400 if a body sets them apart); at least one endpoint stays on.
+ */
+function endpointFields(
+  body: { auth_enabled?: boolean; endpoints?: z.infer<typeof Endpoints> },
+  current: EndpointFields,
+): EndpointFields {
+  const pub = body.endpoints?.public;
+  const priv = body.endpoints?.private;
+  if (body.auth_enabled !== undefined && pub?.auth_enabled !== undefined && body.auth_enabled !== pub.auth_enabled) {
+    throw new ApiError(
+      "invalid_request",
+      "Invalid 'endpoints.public.auth_enabled': it is the same toggle as 'auth_enabled', and the two disagree.",
+      "endpoints.public.auth_enabled",
+    );
+  }
+  const bit = (value: boolean | undefined, was: number) => (value === undefined ? was : value ? 1 : 0);
+  const fields: EndpointFields = {
+    auth_enabled: bit(body.auth_enabled ?? pub?.auth_enabled, current.auth_enabled),
+    public_enabled: bit(pub?.enabled, current.public_enabled),
+    private_enabled: bit(priv?.enabled, current.private_enabled),
+    private_auth_enabled: bit(priv?.auth_enabled, current.private_auth_enabled),
+    client_cert_fingerprints:
+      priv?.client_cert_fingerprints === undefined
+        ? current.client_cert_fingerprints
+        : priv.client_cert_fingerprints === null
+          ? null
+          : JSON.stringify([...new Set(priv.client_cert_fingerprints)]),
+  };
+  if (fields.public_enabled === 0 && fields.private_enabled === 0) {
+    throw new ApiError("invalid_request", "Invalid 'endpoints': at least one endpoint must stay enabled.", "endpoints");
+  }
+  return fields;
+}
+
+/** A new deployment's endpoints: public on, private off, auth on for both. */
+const NEW_ENDPOINTS: EndpointFields = {
+  auth_enabled: 1,
+  public_enabled: 1,
+  private_enabled: 0,
+  private_auth_enabled: 1,
+  client_cert_fingerprints: null,
+};
 
 export function deploymentView(row: DeploymentRow, projectSlug: string, baseUrl: string): z.infer<typeof Deployment> {
   return {
@@ -83,10 +167,23 @@ export function deploymentView(row: DeploymentRow, projectSlug: string, baseUrl:
     project: projectSlug,
     slug: row.slug,
     name: row.name,
-    origin: { url: row.origin_url, header_names: Object.keys(JSON.parse(row.origin_headers) as object) },
+    origin: {
+      url: row.origin_url,
+      header_names: Object.keys(JSON.parse(row.origin_headers) as object),
+      assertion: row.origin_assertion === 1,
+    },
     model: row.model,
     allowed_paths: JSON.parse(row.allowed_paths) as string[],
     auth_enabled: row.auth_enabled === 1,
+    endpoints: {
+      public: { enabled: row.public_enabled === 1, auth_enabled: row.auth_enabled === 1 },
+      private: {
+        enabled: row.private_enabled === 1,
+        auth_enabled: row.private_auth_enabled === 1,
+        client_cert_fingerprints:
+          row.client_cert_fingerprints === null ? null : (JSON.parse(row.client_cert_fingerprints) as string[]),
+      },
+    },
     url: `${baseUrl}/endpoint/${projectSlug}/${row.slug}`,
     created_at: row.created_at,
     updated_at: row.updated_at,
@@ -142,7 +239,8 @@ deployments.openapi(
       origin_headers: origin.headers,
       model: body.model ?? null,
       allowed_paths: checkedPaths(body.allowed_paths ?? [...DEFAULT_ALLOWED_PATHS]),
-      auth_enabled: body.auth_enabled === false ? 0 : 1,
+      ...endpointFields(body, NEW_ENDPOINTS),
+      origin_assertion: body.origin.assertion ? 1 : 0,
       created_at: now,
       updated_at: now,
     };
@@ -192,13 +290,15 @@ deployments.openapi(
       name: patch.name,
       model: patch.model,
       allowed_paths: patch.allowed_paths === undefined ? undefined : checkedPaths(patch.allowed_paths),
-      auth_enabled: patch.auth_enabled === undefined ? undefined : patch.auth_enabled ? 1 : 0,
+      ...(patch.auth_enabled === undefined && patch.endpoints === undefined ? {} : endpointFields(patch, current)),
+      origin_assertion: patch.origin?.assertion === undefined ? undefined : patch.origin.assertion ? 1 : 0,
     };
-    if (patch.origin !== undefined) {
+    if (patch.origin?.url !== undefined || patch.origin?.headers !== undefined) {
+      const url = patch.origin.url ?? current.origin_url;
       // Header values are write-only; keeping them while the URL moves would send the origin's secret to a
       // new host the caller chose without ever proving they knew it.
       const keepsSecrets = patch.origin.headers === undefined && current.origin_headers !== "{}";
-      const origin = checkedOrigin(c, { url: patch.origin.url, headers: patch.origin.headers ?? JSON.parse(current.origin_headers) });
+      const origin = checkedOrigin(c, { url, headers: patch.origin.headers ?? JSON.parse(current.origin_headers) });
       if (keepsSecrets && origin.url !== current.origin_url) {
         throw new ApiError("invalid_request", "Send 'origin.headers' again when 'origin.url' changes.", "origin.headers");
       }

@@ -28,7 +28,15 @@ const ExplainRequest = z
       .max(2048)
       .regex(/^\/[^?#]*$/, "must be the path after the deployment's base URL, starting with '/', without a query")
       .default("/v1/chat/completions"),
-    endpoint: z.enum(["public"]).default("public").openapi({ description: "The endpoint the request arrives on." }),
+    endpoint: z.enum(["public", "private"]).default("public").openapi({
+      description: "The endpoint the request arrives on (private: through the PrivateEndpoint service binding, or PRIVATE_HOSTNAME when client_cert_fingerprint is given).",
+    }),
+    client_cert_fingerprint: z
+      .string()
+      .regex(/^[0-9A-Fa-f]{64}$/, "must be a SHA-256 fingerprint (64 hex digits)")
+      .transform((f) => f.toLowerCase())
+      .optional()
+      .openapi({ description: "A request to PRIVATE_HOSTNAME with a verified client certificate of this fingerprint." }),
     client_ip: z.string().max(64).nullable().optional().openapi({ description: "CF-Connecting-IP" }),
     country: z.string().regex(/^[A-Za-z]{2}$/, "must be an ISO 3166-1 alpha-2 code").nullable().optional(),
     asn: z.number().int().min(0).max(4294967295).nullable().optional(),
@@ -67,6 +75,9 @@ explain.openapi(
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "read");
     const body = c.req.valid("json");
+    if (body.client_cert_fingerprint !== undefined && body.endpoint !== "private") {
+      throw new ApiError("invalid_request", "Invalid 'client_cert_fingerprint': a client certificate arrives on the private endpoint; set endpoint to \"private\".", "client_cert_fingerprint");
+    }
     const records = await loadExplainRecords(c.env.DB, project.slug, body.deployment, body.key_id);
     if (records.key === null) {
       throw new ApiError("not_found", `No key '${body.key_id}' in this project.`, "key_id");
@@ -79,6 +90,9 @@ explain.openapi(
       method: body.method,
       rawPath: body.path,
       facts: {
+        endpoint: body.endpoint,
+        viaPrivateHostname: body.client_cert_fingerprint !== undefined,
+        clientCert: body.client_cert_fingerprint ?? null,
         clientIp: body.client_ip ?? null,
         country: body.country ?? null,
         asn: body.asn ?? null,

@@ -2,7 +2,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppBindings } from "../env";
 import { newId } from "../secrets/ids";
-import { deleteProject, insertProject, listProjects, renameProject, type ProjectRow } from "../store/projects";
+import { deleteProject, insertProject, listProjects, updateProject, type ProjectRow } from "../store/projects";
 import { isoNow } from "../time";
 import { auditContext, projectFor, requireRoot, unlessTaken } from "./guard";
 import { AUTH_ERRORS, CONFLICT_ERROR, json, jsonBody, listBody, listRoute, Name, ProjectParams, Slug } from "./schemas";
@@ -13,16 +13,24 @@ export const Project = z
     object: z.literal("project"),
     slug: z.string().openapi({ example: "acme" }),
     name: z.string(),
+    suspended: z.boolean().openapi({ description: "The kill switch: every data-plane request to the project's deployments is refused (403 project_suspended)." }),
     created_at: z.string().openapi({ format: "date-time" }),
   })
   .openapi("Project");
 
 export function projectView(row: ProjectRow): z.infer<typeof Project> {
-  return { id: row.id, object: "project", slug: row.slug, name: row.name, created_at: row.created_at };
+  return {
+    id: row.id,
+    object: "project",
+    slug: row.slug,
+    name: row.name,
+    suspended: row.suspended === 1,
+    created_at: row.created_at,
+  };
 }
 
 const CreateProject = z.strictObject({ slug: Slug, name: Name.optional() }).openapi("CreateProject");
-const UpdateProject = z.strictObject({ name: Name.optional() }).openapi("UpdateProject");
+const UpdateProject = z.strictObject({ name: Name.optional(), suspended: z.boolean().optional() }).openapi("UpdateProject");
 const tags = ["Projects"];
 
 export const projects = new OpenAPIHono<AppBindings>();
@@ -39,7 +47,7 @@ projects.openapi(
   async (c) => {
     requireRoot(c, "create projects");
     const body = c.req.valid("json");
-    const row: ProjectRow = { id: newId("prj"), slug: body.slug, name: body.name ?? body.slug, created_at: isoNow() };
+    const row: ProjectRow = { id: newId("prj"), slug: body.slug, name: body.name ?? body.slug, suspended: 0, created_at: isoNow() };
     await unlessTaken(insertProject(c.env.DB, row, auditContext(c)), `The project slug '${body.slug}' is taken.`, "slug");
     return c.json(projectView(row), 201);
   },
@@ -72,16 +80,17 @@ projects.openapi(
   createRoute({
     ...projectRoute,
     method: "patch",
-    summary: "Rename a project (the slug is part of every URL and never changes)",
+    summary: "Rename a project (the slug never changes), or suspend and resume it (the kill switch)",
     request: { ...projectRoute.request, ...jsonBody(UpdateProject) },
     responses: { 200: json(Project, "The project."), ...AUTH_ERRORS },
   }),
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "write");
-    const { name } = c.req.valid("json");
-    if (name === undefined || name === project.name) return c.json(projectView(project), 200);
-    await renameProject(c.env.DB, project.id, name, auditContext(c));
-    return c.json(projectView({ ...project, name }), 200);
+    const { name, suspended } = c.req.valid("json");
+    const fields = { name, suspended: suspended === undefined ? undefined : suspended ? 1 : 0 };
+    await updateProject(c.env.DB, project, fields, auditContext(c));
+    const next = { ...project, name: name ?? project.name, suspended: fields.suspended ?? project.suspended };
+    return c.json(projectView(next), 200);
   },
 );
 

@@ -8,13 +8,17 @@
  * (docs/api.md, "The decision"):
  *   0. the method: only those an inference API uses are forwarded (a TRACE echoed by an origin would show the
  *      deployment's own Authorization header to the caller);
- *   1. the deployment's auth toggle: with auth off, no credential check at all (a key sent is ignored);
+ *   0a. the endpoint the request arrived on: a deployment whose endpoint is off is treated as unknown; a request to
+ *      the private hostname must carry a certificate the deployment accepts (403 client_certificate_required);
+ *   1. that endpoint's auth toggle: with auth off, no credential check at all (a key sent is ignored), and only the
+ *      project's kill switch and the path apply;
  *      an unknown deployment still demands a credential first, so its absence is only told to an authenticated
  *      caller;
  *   2. the credential: present, one, an API key, well-formed (credential.ts);
  *   3. the key: known, not revoked, secret not retired, not expired — all 401, so an unusable key learns nothing
  *      about the project;
  *   4. project, then deployment: a key of another project cannot probe which deployments exist (403 before 404);
+ *      then the project's kill switch (403 project_suspended);
  *   5. what the key may do here:
  *      - a standalone key: its scopes, then its conditions;
  *      - an application key: its own conditions, then whether any rule of its application covers the deployment;
@@ -35,6 +39,7 @@ import type {
   DenialReason,
   Denial,
   DeploymentRecord,
+  Endpoint,
   KeyRecord,
   RequestFacts,
   RuleRef,
@@ -77,7 +82,25 @@ const KEY_CHECKS: readonly Check[] = [
   ({ key, now }) => (key.expiresAt !== null && now >= key.expiresAt ? deny("expired_api_key", "expired", key) : null),
   ({ key, projectSlug }) => (key.projectSlug !== projectSlug ? deny("project_scope_mismatch", "other_project", key) : null),
   ({ key, deployment }) => (deployment === null ? deny("not_found", "unknown_deployment", key) : null),
+  ({ key, deployment }) => (deployment?.projectSuspended ? suspended(key) : null),
 ];
+
+const suspended = (key: { id: string } | null) => deny("project_suspended", "project_suspended", key);
+
+/** Whether the deployment answers on this endpoint at all. */
+const endpointOpen = (d: DeploymentRecord, endpoint: Endpoint) => (endpoint === "public" ? d.publicEnabled : d.privateEnabled);
+/** The API-key auth toggle of the endpoint the request arrived on. */
+const authOn = (d: DeploymentRecord, endpoint: Endpoint) => (endpoint === "public" ? d.authEnabled : d.privateAuthEnabled);
+
+/**
+ * A request to the private hostname arrives with the fingerprint of a certificate the edge verified (the gateway
+ * refused it otherwise); a deployment that lists fingerprints accepts only those.
+ */
+function certificateCheck(d: DeploymentRecord, { viaPrivateHostname, clientCert }: RequestFacts): Denial | null {
+  if (!viaPrivateHostname || d.clientCertFingerprints === null) return null;
+  if (clientCert !== null && d.clientCertFingerprints.has(clientCert)) return null;
+  return deny("client_certificate_required", "client_certificate_not_allowed");
+}
 
 /** Check 5 for a standalone key: its scopes cover the deployment, and its conditions hold. */
 function standaloneChecks({ key, deployment, facts, now }: KnownKey): Denial | null {
@@ -134,20 +157,33 @@ function permission(known: KnownKey, path: string): Denial | Granted {
 const FORWARDED_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
 /**
- * The checks that need nothing from the store, for the gateway to run before it reads any (a TRACE costs no hash and
- * no query); authorize() runs them first too, so it alone still decides everything.
+ * The checks that need nothing from the store, for the gateway to run before it reads any (a TRACE, or a request to
+ * the private hostname without a certificate, costs no hash and no query); authorize() runs them first too, so it
+ * alone still decides everything.
  */
-export function preflight(method: string): Denial | null {
-  if (FORWARDED_METHODS.has(method)) return null;
-  return { ...deny("method_not_allowed", "method_not_allowed"), headers: { allow: [...FORWARDED_METHODS].join(", ") } };
+export function preflight(method: string, { viaPrivateHostname, clientCert }: RequestFacts): Denial | null {
+  if (!FORWARDED_METHODS.has(method)) {
+    return { ...deny("method_not_allowed", "method_not_allowed"), headers: { allow: [...FORWARDED_METHODS].join(", ") } };
+  }
+  // The private hostname is reachable from anywhere; what makes a request there private is the certificate.
+  if (viaPrivateHostname && clientCert === null) return deny("client_certificate_required", "client_certificate_missing");
+  return null;
 }
 
 export function authorize(input: AuthorizeInput): Decision {
-  const { deployment, credential } = input;
-  const early = preflight(input.method);
+  const { credential, facts } = input;
+  const early = preflight(input.method, facts);
   if (early !== null) return early;
+  // An endpoint that is off answers exactly as an unknown deployment does; only the log's reason tells them apart.
+  const found = input.deployment;
+  const deployment = found !== null && endpointOpen(found, facts.endpoint) ? found : null;
+  if (deployment !== found) input = { ...input, deployment: null };
+  if (deployment !== null) {
+    const certificate = certificateCheck(deployment, facts);
+    if (certificate !== null) return certificate;
+  }
   let known: KnownKey | null = null;
-  if (deployment === null || deployment.authEnabled) {
+  if (deployment === null || authOn(deployment, facts.endpoint)) {
     if (credential.kind === "none") return deny("missing_api_key", "missing_credential");
     if (credential.kind === "error") {
       const message = credential.reason === "two_credentials" ? TWO_CREDENTIALS : undefined;
@@ -157,7 +193,7 @@ export function authorize(input: AuthorizeInput): Decision {
     if (key === null) return deny("invalid_api_key", "unknown_key");
     for (const check of KEY_CHECKS) {
       const denial = check({ ...input, key });
-      if (denial !== null) return denial;
+      if (denial !== null) return denial.reason === "unknown_deployment" && found !== null ? { ...denial, reason: "endpoint_disabled" } : denial;
     }
     // The checks above denied an unknown deployment.
     known = { ...input, key, deployment: deployment as DeploymentRecord };
@@ -166,6 +202,7 @@ export function authorize(input: AuthorizeInput): Decision {
   }
   // Only reachable with a deployment: an unknown one was denied above, whatever the credential.
   const target = deployment as DeploymentRecord;
+  if (known === null && target.projectSuspended) return suspended(null);
   const keyId = known?.key.id ?? null;
   const path = normalizeRestPath(input.rawPath);
   if (path === null) return denyPath("bad_path", keyId);
@@ -202,7 +239,8 @@ export function evaluateConditions(
     checkCountry(conditions, facts, at) ??
     checkAsn(conditions, facts, at) ??
     checkUserAgent(conditions, facts, at) ??
-    checkWindow(conditions, now, at)
+    checkWindow(conditions, now, at) ??
+    checkEndpoint(conditions, facts, at)
   );
 }
 
@@ -267,6 +305,11 @@ function checkWindow({ notBefore, notAfter }: CompiledConditions, now: number, a
     return unmet("no_longer_valid", `the ${at.subject} stopped being valid at ${new Date(notAfter).toISOString()} (not_after)`, at);
   }
   return null;
+}
+
+function checkEndpoint({ endpoints }: CompiledConditions, { endpoint }: RequestFacts, at: Holder): Denial | null {
+  if (endpoints === null || endpoints.has(endpoint)) return null;
+  return unmet("endpoint_not_allowed", `the request arrived on the ${endpoint} endpoint, which the ${at.subject} does not allow (endpoints)`, at);
 }
 
 function unmet(reason: DenialReason, what: string, { key }: Holder): Denial {

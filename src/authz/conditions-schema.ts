@@ -64,6 +64,7 @@ const Asn = z
   .max(MAX_ASN, `must be an integer from 1 to ${MAX_ASN}`);
 const UserAgentGlob = canonicalString((item) => validateGlob(item) ?? { value: item });
 const Instant = Timestamp.nullish();
+const EndpointName = z.enum(["public", "private"], { error: 'must be "public" or "private"' });
 
 export const ConditionsSchema = z
   .strictObject(
@@ -75,6 +76,7 @@ export const ConditionsSchema = z
       user_agents: list(UserAgentGlob, "allow").openapi({ type: "array", items: { type: "string" }, example: ["OpenAI/Python *"] }),
       not_before: Instant,
       not_after: Instant,
+      endpoints: list(EndpointName, "allow").openapi({ type: "array", items: { type: "string", enum: ["public", "private"] }, example: ["private"] }),
     },
     { error: "must be an object" },
   )
@@ -93,6 +95,7 @@ export const ConditionsSchema = z
       user_agents?: string[];
       not_before?: string;
       not_after?: string;
+      endpoints?: ("public" | "private")[];
     } = {};
     if (c.ip_allow) out.ip_allow = c.ip_allow;
     if (c.ip_deny) out.ip_deny = c.ip_deny;
@@ -101,6 +104,7 @@ export const ConditionsSchema = z
     if (c.user_agents) out.user_agents = c.user_agents;
     if (c.not_before) out.not_before = c.not_before;
     if (c.not_after) out.not_after = c.not_after;
+    if (c.endpoints) out.endpoints = c.endpoints;
     return out;
   })
   .openapi("Conditions");

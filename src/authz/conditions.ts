@@ -20,5 +20,6 @@ export function compileConditions(c: Conditions): CompiledConditions {
     userAgents: c.user_agents ? [...c.user_agents] : null,
     notBefore: toMillis(c.not_before ?? null),
     notAfter: toMillis(c.not_after ?? null),
+    endpoints: c.endpoints ? new Set(c.endpoints) : null,
   };
 }

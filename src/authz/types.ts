@@ -9,8 +9,20 @@ import type { PermissionSet } from "./permission-sets";
 /** Conditions as stored and shown by the API: canonical (defined by conditions-schema.ts). */
 export type { Conditions } from "./conditions-schema";
 
+/** The two ways into a deployment (docs/api.md, "Endpoints"). */
+export type Endpoint = "public" | "private";
+
 /** What the hot path needs from a request, snapshotted once. */
 export interface RequestFacts {
+  /** The endpoint the request arrived on: private through the PrivateEndpoint entrypoint or PRIVATE_HOSTNAME. */
+  endpoint: Endpoint;
+  /** The request came to PRIVATE_HOSTNAME: it must carry a client certificate the edge verified. */
+  viaPrivateHostname: boolean;
+  /**
+   * The SHA-256 fingerprint (lower-case hex) of the client certificate the edge verified and saw unrevoked; null when
+   * there is none (or it failed, or was revoked). Only read for a request to PRIVATE_HOSTNAME.
+   */
+  clientCert: string | null;
   /** `CF-Connecting-IP` only; null when absent. Never X-Forwarded-For (spoofable). */
   clientIp: string | null;
   /** `request.cf.country` */
@@ -68,7 +80,17 @@ export interface DeploymentRecord {
   originHeaders: Record<string, string>;
   model: string | null;
   allowedPaths: string[];
+  /** The public endpoint's API-key auth toggle (the API's top-level `auth_enabled`). */
   authEnabled: boolean;
+  publicEnabled: boolean;
+  privateEnabled: boolean;
+  privateAuthEnabled: boolean;
+  /** Client certificates the private hostname accepts for this deployment; null: any the edge verified. */
+  clientCertFingerprints: ReadonlySet<string> | null;
+  /** Sign a Keygate-Assertion for the origin on every forwarded request. */
+  originAssertion: boolean;
+  /** The project's kill switch. */
+  projectSuspended: boolean;
 }
 
 /** An IPv4 or IPv6 network as bytes (IPv4: 4 bytes, IPv6: 16) and a prefix length. */
@@ -86,6 +108,7 @@ export interface CompiledConditions {
   userAgents: string[] | null;
   notBefore: number | null;
   notAfter: number | null;
+  endpoints: ReadonlySet<Endpoint> | null;
 }
 
 /**
@@ -116,6 +139,11 @@ export type DenialReason =
   | "user_agent_not_allowed"
   | "not_yet_valid"
   | "no_longer_valid"
+  | "endpoint_not_allowed"
+  | "endpoint_disabled"
+  | "client_certificate_missing"
+  | "client_certificate_not_allowed"
+  | "project_suspended"
   | "bad_path"
   | "path_not_allowed";
 

@@ -1,5 +1,6 @@
 /**
- * The data plane: /endpoint/{project}/{deployment}/{rest}. Only I/O lives here:
+ * The data plane: /endpoint/{project}/{deployment}/{rest}, or `{deployment}.{project}.{ENDPOINT_HOST_SUFFIX}/{rest}`,
+ * arriving on the public or the private endpoint (arrival.ts). Only I/O lives here:
  *   preflight (the method) → credential (parsed, no I/O) → records (lease cache or one D1 query) → authorize()
  *   → rate limit → forward.
  * Every rule is in authorize() (src/authz/authorize.ts); a denial comes back as a value and leaves as the
@@ -14,6 +15,7 @@ import { ApiError } from "../errors";
 import type { AuthCache } from "../store/auth-cache";
 import { forwardToOrigin } from "./forward";
 import { enforceRateLimit } from "./rate-limit";
+import type { Arrival } from "./arrival";
 import type { UsageRecorder } from "./usage";
 
 export const ENDPOINT_PREFIX = "/endpoint/";
@@ -33,6 +35,9 @@ export interface GatewayOutcome {
   decision: string;
   /** Why it was denied (authz/types.ts DenialReason), for operators; absent when allowed. */
   reason?: string;
+  endpoint: "public" | "private";
+  /** Who called through the PrivateEndpoint service binding, as its `props` name it. */
+  caller?: string;
 }
 
 export interface EndpointContext {
@@ -44,9 +49,12 @@ export interface EndpointContext {
   requestId: string;
 }
 
-function factsOf(request: Request): RequestFacts {
+function factsOf(request: Request, arrival: Arrival): RequestFacts {
   const cf = request.cf as IncomingRequestCfProperties | undefined;
   return {
+    endpoint: arrival.endpoint,
+    viaPrivateHostname: arrival.endpoint === "private" && arrival.via === "mtls",
+    clientCert: arrival.endpoint === "private" && arrival.via === "mtls" ? arrival.certificate : null,
     clientIp: request.headers.get("cf-connecting-ip"),
     country: typeof cf?.country === "string" ? cf.country : null,
     asn: typeof cf?.asn === "number" ? cf.asn : null,
@@ -54,8 +62,15 @@ function factsOf(request: Request): RequestFacts {
   };
 }
 
+/** Which deployment a request names, and the path after it (still percent-encoded). */
+export interface EndpointTarget {
+  project: string;
+  deployment: string;
+  rest: string;
+}
+
 /** Splits `/endpoint/{project}/{deployment}{rest}` on the raw (still encoded) path. */
-function route(pathname: string): { project: string; deployment: string; rest: string } | null {
+export function targetOfPath(pathname: string): EndpointTarget | null {
   const tail = pathname.slice(ENDPOINT_PREFIX.length);
   const first = tail.indexOf("/");
   if (first <= 0) return null;
@@ -63,6 +78,18 @@ function route(pathname: string): { project: string; deployment: string; rest: s
   const deployment = second < 0 ? tail.slice(first + 1) : tail.slice(first + 1, second);
   if (deployment === "") return null;
   return { project: tail.slice(0, first), deployment, rest: second < 0 ? "" : tail.slice(second) };
+}
+
+/**
+ * `{deployment}.{project}.{suffix}` → the same target as `/endpoint/{project}/{deployment}`, the whole path being
+ * `{rest}`; null for any other host (exactly two labels before the suffix: slugs hold no dots).
+ */
+export function targetOfHost(hostname: string, pathname: string, suffix: string): EndpointTarget | null {
+  const host = hostname.toLowerCase();
+  if (!host.endsWith(`.${suffix}`)) return null;
+  const labels = host.slice(0, -suffix.length - 1).split(".");
+  if (labels.length !== 2 || labels[0] === "" || labels[1] === "") return null;
+  return { project: labels[1]!, deployment: labels[0]!, rest: pathname === "/" ? "" : pathname };
 }
 
 /** A denial leaves as the contract's error; its reason goes to the log line. */
@@ -73,11 +100,11 @@ function deny(denial: Denial, outcome: GatewayOutcome): never {
 
 export async function handleEndpoint(
   request: Request,
-  url: URL,
+  target: EndpointTarget | null,
+  arrival: Arrival,
   { env, ctx, deps, config, state, requestId }: EndpointContext,
   outcome: GatewayOutcome,
 ): Promise<Response> {
-  const target = route(url.pathname);
   if (!target) {
     outcome.reason = "bad_route";
     throw new ApiError("not_found", "Call /endpoint/{project}/{deployment}/v1/… .");
@@ -85,7 +112,8 @@ export async function handleEndpoint(
   outcome.project = target.project;
   outcome.deployment = target.deployment;
 
-  const early = preflight(request.method);
+  const facts = factsOf(request, arrival);
+  const early = preflight(request.method, facts);
   if (early !== null) deny(early, outcome);
 
   const now = Date.now();
@@ -99,7 +127,7 @@ export async function handleEndpoint(
     projectSlug: target.project,
     method: request.method,
     rawPath: target.rest,
-    facts: factsOf(request),
+    facts,
     now,
   });
   outcome.keyId = decision.keyId;

@@ -34,6 +34,12 @@ interface AuthRow {
   d_model: string | null;
   d_allowed_paths: string | null;
   d_auth_enabled: number | null;
+  d_public_enabled: number | null;
+  d_private_enabled: number | null;
+  d_private_auth_enabled: number | null;
+  d_client_cert_fingerprints: string | null;
+  d_origin_assertion: number | null;
+  d_project_suspended: number | null;
   k_id: string | null;
   k_project_id: string | null;
   k_project_slug: string | null;
@@ -69,6 +75,9 @@ SELECT
   d.id AS d_id, d.project_id AS d_project_id, dp.slug AS d_project_slug, d.slug AS d_slug,
   d.origin_url AS d_origin_url, d.origin_headers AS d_origin_headers, d.model AS d_model,
   d.allowed_paths AS d_allowed_paths, d.auth_enabled AS d_auth_enabled,
+  d.public_enabled AS d_public_enabled, d.private_enabled AS d_private_enabled,
+  d.private_auth_enabled AS d_private_auth_enabled, d.client_cert_fingerprints AS d_client_cert_fingerprints,
+  d.origin_assertion AS d_origin_assertion, dp.suspended AS d_project_suspended,
   k.id AS k_id, k.project_id AS k_project_id, kp.slug AS k_project_slug, k.all_deployments AS k_all_deployments,
   k.conditions AS k_conditions, k.expires_at AS k_expires_at, k.revoked_at AS k_revoked_at,
   (SELECT json_group_array(kd.deployment_id) FROM api_key_deployments kd WHERE kd.key_id = k.id) AS k_links,
@@ -113,7 +122,15 @@ function deploymentOf(row: AuthRow): DeploymentRecord | null {
     originHeaders: JSON.parse(row.d_origin_headers ?? "{}") as Record<string, string>,
     model: row.d_model,
     allowedPaths: JSON.parse(row.d_allowed_paths ?? "[]") as string[],
-    authEnabled: row.d_auth_enabled === 1,
+    // A toggle reads as on only when it is exactly 1: an auth toggle that is not readable keeps auth on.
+    authEnabled: row.d_auth_enabled !== 0,
+    publicEnabled: row.d_public_enabled === 1,
+    privateEnabled: row.d_private_enabled === 1,
+    privateAuthEnabled: row.d_private_auth_enabled !== 0,
+    clientCertFingerprints:
+      row.d_client_cert_fingerprints === null ? null : new Set(JSON.parse(row.d_client_cert_fingerprints) as string[]),
+    originAssertion: row.d_origin_assertion === 1,
+    projectSuspended: row.d_project_suspended !== 0,
   };
 }
 

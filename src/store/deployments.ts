@@ -14,6 +14,12 @@ export interface DeploymentRow {
   /** JSON array. */
   allowed_paths: string;
   auth_enabled: number;
+  public_enabled: number;
+  private_enabled: number;
+  private_auth_enabled: number;
+  /** JSON array of lower-case hex SHA-256 fingerprints, or null: any certificate the edge verified. */
+  client_cert_fingerprints: string | null;
+  origin_assertion: number;
   created_at: string;
   updated_at: string;
 }
@@ -43,13 +49,13 @@ export function listDeployments(db: D1Database, projectId: string, afterId: stri
   );
 }
 
-const COLUMNS =
-  "id, project_id, slug, name, origin_url, origin_headers, model, allowed_paths, auth_enabled, created_at, updated_at";
+const COLUMNS = `id, project_id, slug, name, origin_url, origin_headers, model, allowed_paths, auth_enabled, public_enabled,
+  private_enabled, private_auth_enabled, client_cert_fingerprints, origin_assertion, created_at, updated_at`;
 
 export async function insertDeployment(db: D1Database, row: DeploymentRow, audit: AuditContext): Promise<void> {
   await batch(db, [
     db
-      .prepare(`INSERT INTO deployments (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .prepare(`INSERT INTO deployments (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .bind(
         row.id,
         row.project_id,
@@ -60,6 +66,11 @@ export async function insertDeployment(db: D1Database, row: DeploymentRow, audit
         row.model,
         row.allowed_paths,
         row.auth_enabled,
+        row.public_enabled,
+        row.private_enabled,
+        row.private_auth_enabled,
+        row.client_cert_fingerprints,
+        row.origin_assertion,
         row.created_at,
         row.updated_at,
       ),
@@ -68,7 +79,20 @@ export async function insertDeployment(db: D1Database, row: DeploymentRow, audit
 }
 
 export type DeploymentFields = Partial<
-  Pick<DeploymentRow, "name" | "origin_url" | "origin_headers" | "model" | "allowed_paths" | "auth_enabled">
+  Pick<
+    DeploymentRow,
+    | "name"
+    | "origin_url"
+    | "origin_headers"
+    | "model"
+    | "allowed_paths"
+    | "auth_enabled"
+    | "public_enabled"
+    | "private_enabled"
+    | "private_auth_enabled"
+    | "client_cert_fingerprints"
+    | "origin_assertion"
+  >
 >;
 
 /** Writes the columns in `fields` (and updated_at); false when the deployment is gone. */

@@ -1,11 +1,13 @@
 /** SQL for projects. Deleting a project deletes what it owns in the same transaction. */
 import { auditStatement, type AuditContext } from "./audit";
-import { all, batch, first } from "./db";
+import { all, batch, first, namesAField, setClause } from "./db";
 
 export interface ProjectRow {
   id: string;
   slug: string;
   name: string;
+  /** The kill switch: 1 refuses every data-plane request to the project's deployments. */
+  suspended: number;
   created_at: string;
 }
 
@@ -36,11 +38,28 @@ export async function insertProject(db: D1Database, row: ProjectRow, audit: Audi
   ]);
 }
 
-export async function renameProject(db: D1Database, id: string, name: string, audit: AuditContext): Promise<void> {
+export type ProjectFields = Partial<Pick<ProjectRow, "name" | "suspended">>;
+
+/**
+ * Writes the fields that differ from `current`, with one audit event each: `project.update` for the name,
+ * `project.suspend` or `project.resume` for the kill switch. Nothing that differs: nothing written or recorded.
+ * @returns whether anything was written
+ */
+export async function updateProject(db: D1Database, current: ProjectRow, fields: ProjectFields, audit: AuditContext) {
+  const changed: ProjectFields = {};
+  if (fields.name !== undefined && fields.name !== current.name) changed.name = fields.name;
+  if (fields.suspended !== undefined && fields.suspended !== current.suspended) changed.suspended = fields.suspended;
+  if (!namesAField(changed)) return false;
+  const set = setClause(changed);
+  const events = [
+    ...(changed.name === undefined ? [] : ["project.update"]),
+    ...(changed.suspended === undefined ? [] : [changed.suspended === 1 ? "project.suspend" : "project.resume"]),
+  ];
   await batch(db, [
-    db.prepare("UPDATE projects SET name = ? WHERE id = ?").bind(name, id),
-    auditStatement(db, id, audit, "project.update", id),
+    db.prepare(`UPDATE projects SET ${set.sql} WHERE id = ?`).bind(...set.values, current.id),
+    ...events.map((action) => auditStatement(db, current.id, audit, action, current.id)),
   ]);
+  return true;
 }
 
 /**

@@ -55,7 +55,7 @@ describe("deployments", () => {
       origin: { url: "https://b.example.com", headers: { "X-Origin-Key": "s2" } },
     });
     expect(resent.status).toBe(200);
-    expect(resent.body.origin).toEqual({ url: "https://b.example.com", header_names: ["X-Origin-Key"] });
+    expect(resent.body.origin).toEqual({ url: "https://b.example.com", header_names: ["X-Origin-Key"], assertion: false });
   });
 
   it.each([

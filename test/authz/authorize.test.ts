@@ -2,27 +2,13 @@ import { describe, expect, it } from "vitest";
 import { compileConditions } from "../../src/authz/conditions";
 import { authorize, evaluateConditions } from "../../src/authz/authorize";
 import type { Conditions, DeploymentRecord, KeyRecord, RequestFacts } from "../../src/authz/types";
+import { deploymentRecord, requestFacts } from "../records";
 
 const NOW = Date.UTC(2025, 5, 1, 12);
 
-const deployment: DeploymentRecord = {
-  id: "dep_1",
-  projectId: "prj_1",
-  projectSlug: "acme",
-  slug: "llama",
-  originUrl: "https://origin.example",
-  originHeaders: {},
-  model: null,
-  allowedPaths: ["/v1/chat/completions"],
-  authEnabled: true,
-};
+const deployment: DeploymentRecord = deploymentRecord();
 
-const facts: RequestFacts = {
-  clientIp: "203.0.113.5",
-  country: "DE",
-  asn: 13335,
-  userAgent: "Terraform/1.9.0",
-};
+const facts: RequestFacts = requestFacts();
 
 function makeKey(overrides: Partial<KeyRecord> = {}, conditions: Conditions = {}): KeyRecord {
   return {

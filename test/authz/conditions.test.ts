@@ -102,6 +102,7 @@ describe("compileConditions", () => {
       userAgents: null,
       notBefore: null,
       notAfter: null,
+      endpoints: null,
     });
   });
 

@@ -7,21 +7,12 @@ import { authorize } from "../../src/authz/authorize";
 import { compileConditions } from "../../src/authz/conditions";
 import { permits, type PermissionSet } from "../../src/authz/permission-sets";
 import type { Conditions, DeploymentRecord, KeyRecord, RuleRecord } from "../../src/authz/types";
+import { deploymentRecord, requestFacts } from "../records";
 
 const NOW = Date.UTC(2026, 11, 1, 12);
 const ALL_PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/v1/models/*"];
 
-const deployment = (allowedPaths = ALL_PATHS, id = "dep_1"): DeploymentRecord => ({
-  id,
-  projectId: "prj_1",
-  projectSlug: "acme",
-  slug: id,
-  originUrl: "https://origin.example",
-  originHeaders: {},
-  model: null,
-  allowedPaths,
-  authEnabled: true,
-});
+const deployment = (allowedPaths = ALL_PATHS, id = "dep_1"): DeploymentRecord => deploymentRecord({ id, slug: id, allowedPaths });
 
 const baseKey: KeyRecord = {
   id: "key_1",
@@ -62,7 +53,7 @@ const appKey = (rules: RuleRecord[], conditions: Conditions = {}): KeyRecord => 
   conditions: compileConditions(conditions),
 });
 
-const FACTS = { clientIp: "203.0.113.5", country: "DE", asn: 13335, userAgent: "backend/1.0" };
+const FACTS = requestFacts({ userAgent: "backend/1.0" });
 
 function decide(key: KeyRecord, method: string, path: string, target = deployment(), facts = FACTS) {
   const decision = authorize({

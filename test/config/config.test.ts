@@ -38,6 +38,8 @@ describe("parseConfig", () => {
       originTimeoutMs: DEFAULTS.originTimeoutMs,
       bodyTimeoutMs: DEFAULTS.bodyTimeoutMs,
       rateLimitPeriodS: DEFAULTS.rateLimitPeriodS,
+      privateHostname: null,
+      endpointHostSuffix: null,
     });
     expect(warnings).toEqual([]);
   });
@@ -55,6 +57,8 @@ describe("parseConfig", () => {
       ORIGIN_TIMEOUT_MS: "2500",
       BODY_TIMEOUT_MS: "3000",
       KEY_RATE_LIMIT_PERIOD_S: "10",
+      PRIVATE_HOSTNAME: "Private.Example.com",
+      ENDPOINT_HOST_SUFFIX: "ai.example.com",
     });
     expect(config).toEqual({
       adminToken: "a-long-enough-admin-token",
@@ -67,6 +71,8 @@ describe("parseConfig", () => {
       originTimeoutMs: 2500,
       bodyTimeoutMs: 3000,
       rateLimitPeriodS: 10,
+      privateHostname: "private.example.com",
+      endpointHostSuffix: "ai.example.com",
     });
     expect(warnings).toEqual([]);
   });
@@ -92,6 +98,9 @@ describe("parseConfig", () => {
     [{ ACCESS_TEAM_DOMAIN: "team.cloudflareaccess.com" }, "ACCESS_AUD"],
     [{ ACCESS_AUD: "aud" }, "ACCESS_TEAM_DOMAIN"],
     [{ ACCESS_TEAM_DOMAIN: "https://team.cloudflareaccess.com", ACCESS_AUD: "aud" }, "ACCESS_TEAM_DOMAIN"],
+    [{ PRIVATE_HOSTNAME: "https://private.example.com" }, "PRIVATE_HOSTNAME"],
+    [{ PRIVATE_HOSTNAME: "private" }, "PRIVATE_HOSTNAME"],
+    [{ ENDPOINT_HOST_SUFFIX: "*.ai.example.com" }, "ENDPOINT_HOST_SUFFIX"],
   ] as const)("a security value that does not parse fails closed: %j", (vars, variable) => {
     expect(failure(vars).variable).toBe(variable);
   });

@@ -98,6 +98,7 @@ describe("the log line", () => {
         request_id: "trace-abc-123",
         project: f.project.slug,
         deployment: f.deployment.slug,
+        endpoint: "public",
         key_id: f.key.id,
         decision: "allow",
         status: 200,

@@ -3,24 +3,14 @@ import type { DeploymentRecord } from "../../src/authz/types";
 import { ApiError } from "../../src/errors";
 import { forwardToOrigin, type ForwardOptions } from "../../src/gateway/forward";
 import { DEFAULT_ALLOWED_PATHS } from "../../src/authz/paths";
+import { deploymentRecord } from "../records";
 
 const CLIENT = "https://keygate.test/endpoint/acme/llama";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function deployment(overrides: Partial<DeploymentRecord> = {}): DeploymentRecord {
-  return {
-    id: "dep_1",
-    projectId: "prj_1",
-    projectSlug: "acme",
-    slug: "llama",
-    originUrl: "https://origin.test",
-    originHeaders: {},
-    model: null,
-    allowedPaths: [...DEFAULT_ALLOWED_PATHS],
-    authEnabled: true,
-    ...overrides,
-  };
+  return deploymentRecord({ originUrl: "https://origin.test", allowedPaths: [...DEFAULT_ALLOWED_PATHS], ...overrides });
 }
 
 /** What the fake origin received. `body` holds the exact bytes, or the error reading them failed with. */
