@@ -43,6 +43,10 @@ export interface CallOptions {
   env?: Env;
   /** The Worker instance to call; default: one shared by every call of the test file. */
   worker?: TestWorker;
+  /** The scheme and host called; default BASE. */
+  base?: string;
+  /** Call the PrivateEndpoint entrypoint's handler with these service-binding props instead of the default fetch. */
+  privateProps?: Record<string, unknown>;
   /** The client's abort signal: aborting it is the client hanging up. */
   signal?: AbortSignal;
   /**
@@ -75,7 +79,11 @@ export async function call(path: string, options: CallOptions = {}): Promise<Res
   if (options.cf) (init as { cf?: unknown }).cf = options.cf;
   if (options.signal) init.signal = options.signal;
   const ctx = createExecutionContext();
-  const response = await worker.fetch(new Request(`${BASE}${path}`, init), options.env ?? env, ctx);
+  const request = new Request(`${options.base ?? BASE}${path}`, init);
+  const response =
+    options.privateProps === undefined
+      ? await worker.fetch(request, options.env ?? env, ctx)
+      : await worker.fetchPrivate(request, options.env ?? env, ctx, options.privateProps);
   if (options.settle !== false) await waitOnExecutionContext(ctx);
   return response;
 }

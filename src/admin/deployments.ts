@@ -55,7 +55,9 @@ export const Deployment = z
         }),
       }),
     }),
-    url: z.string().openapi({ description: "The base URL clients call; an OpenAI client's base_url is url + '/v1'." }),
+    url: z.string().openapi({
+      description: "The base URL clients call (the host form when ENDPOINT_HOST_SUFFIX is set); an OpenAI client's base_url is url + '/v1'.",
+    }),
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -160,7 +162,10 @@ const NEW_ENDPOINTS: EndpointFields = {
   client_cert_fingerprints: null,
 };
 
-export function deploymentView(row: DeploymentRow, projectSlug: string, baseUrl: string): z.infer<typeof Deployment> {
+/** Where clients call a deployment: the host form with ENDPOINT_HOST_SUFFIX set, else the path form on this host. */
+type UrlOf = (projectSlug: string, deploymentSlug: string) => string;
+
+export function deploymentView(row: DeploymentRow, projectSlug: string, urlOf: UrlOf): z.infer<typeof Deployment> {
   return {
     id: row.id,
     object: "deployment",
@@ -184,13 +189,18 @@ export function deploymentView(row: DeploymentRow, projectSlug: string, baseUrl:
           row.client_cert_fingerprints === null ? null : (JSON.parse(row.client_cert_fingerprints) as string[]),
       },
     },
-    url: `${baseUrl}/endpoint/${projectSlug}/${row.slug}`,
+    url: urlOf(projectSlug, row.slug),
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
 }
 
-const workerBase = (c: Context<AppBindings>) => new URL(c.req.url).origin;
+function workerBase(c: Context<AppBindings>): UrlOf {
+  const suffix = c.get("config").endpointHostSuffix;
+  if (suffix !== null) return (project, deployment) => `https://${deployment}.${project}.${suffix}`;
+  const origin = new URL(c.req.url).origin;
+  return (project, deployment) => `${origin}/endpoint/${project}/${deployment}`;
+}
 
 function checkedOrigin(c: Context<AppBindings>, origin: z.infer<typeof Origin>) {
   const checked = checkOriginUrl(origin.url, c.get("config").allowPrivateOrigins);
