@@ -30,6 +30,27 @@ export interface Config {
   privateHostname: string | null;
   /** `{deployment}.{project}.{suffix}` serves as `/endpoint/{project}/{deployment}`. */
   endpointHostSuffix: string | null;
+  /** The keys of the Keygate-Assertion (src/gateway/assertion.ts imports them, once per isolate). */
+  assertionKeys: AssertionKeys;
+}
+
+/** ASSERTION_SIGNING_KEY and ASSERTION_SIGNING_KEY_PREVIOUS, each null when unset. */
+export interface AssertionKeys {
+  /** Signs every assertion; always has its private member. */
+  signing: AssertionKey | null;
+  /** The key before the last rotation: only published in the JWKS, never used to sign. */
+  previous: AssertionKey | null;
+}
+
+/** A signing key as a JWK, checked and reduced to the members keygate uses. */
+export interface AssertionKey {
+  alg: "ES256" | "EdDSA";
+  /** The JWK's own `kid`; null: its RFC 7638 thumbprint, computed when the key is imported. */
+  kid: string | null;
+  /** The public members, all a JWKS publishes of the key besides kid, alg and use. */
+  publicJwk: { kty: "EC"; crv: "P-256"; x: string; y: string } | { kty: "OKP"; crv: "Ed25519"; x: string };
+  /** The private member; null for a previous key given as a public JWK. */
+  d: string | null;
 }
 
 export const DEFAULTS = {
@@ -92,6 +113,10 @@ export function parseConfig(env: Env, warn: (message: string) => void): Config {
     rateLimitPeriodS: rateLimitPeriod(env.KEY_RATE_LIMIT_PERIOD_S, warn),
     privateHostname: hostName("PRIVATE_HOSTNAME", env.PRIVATE_HOSTNAME),
     endpointHostSuffix: hostName("ENDPOINT_HOST_SUFFIX", env.ENDPOINT_HOST_SUFFIX),
+    assertionKeys: {
+      signing: assertionKey("ASSERTION_SIGNING_KEY", env.ASSERTION_SIGNING_KEY, true),
+      previous: assertionKey("ASSERTION_SIGNING_KEY_PREVIOUS", env.ASSERTION_SIGNING_KEY_PREVIOUS, false),
+    },
   };
 }
 
@@ -133,6 +158,59 @@ function access(env: Env): Config["access"] {
     throw new ConfigError("ACCESS_TEAM_DOMAIN", "must be a host name such as yourteam.cloudflareaccess.com");
   }
   return { teamDomain: teamDomain.toLowerCase(), audience };
+}
+
+/** One coordinate or private scalar of a P-256 or Ed25519 key: 32 bytes, base64url without padding. */
+const KEY_MEMBER = /^[A-Za-z0-9_-]{43}$/;
+/** A kid goes into every token header and the JWKS: printable ASCII, and short. */
+const KID = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * An optional JWK (JSON) of an EC P-256 key (alg ES256) or an OKP Ed25519 key (alg EdDSA). A security setting: a key
+ * that does not parse would leave origins that rely on the assertion with nothing to check, so it refuses to serve
+ * instead. The errors name what is wrong, never a member's value: the variable holds a private key.
+ * Checked here: the form of every member keygate uses. Checked when the key is imported (assertion.ts): that
+ * WebCrypto accepts it and that its private member matches its public ones.
+ *
+ * @param requirePrivate the signing key must have its private member `d`; the previous key may be public only
+ */
+function assertionKey(variable: string, raw: string | undefined, requirePrivate: boolean): AssertionKey | null {
+  const value = optionalString(raw);
+  if (value === null) return null;
+  let jwk: unknown;
+  try {
+    jwk = JSON.parse(value);
+  } catch {
+    // Never the parser's message: it quotes the text around the error, which is the key.
+    jwk = undefined;
+  }
+  if (typeof jwk !== "object" || jwk === null || Array.isArray(jwk)) {
+    throw new ConfigError(variable, "must be a JWK: a JSON object");
+  }
+  const { kty, crv, alg, use, kid, x, y, d } = jwk as Record<string, unknown>;
+  const ec = kty === "EC" && crv === "P-256";
+  if (!ec && !(kty === "OKP" && crv === "Ed25519")) {
+    throw new ConfigError(variable, 'must be an EC key on curve P-256 or an OKP key on curve Ed25519 ("kty", "crv")');
+  }
+  const expectedAlg = ec ? "ES256" : "EdDSA";
+  if (alg !== undefined && alg !== expectedAlg) throw new ConfigError(variable, `"alg" must be ${expectedAlg} for this key, or absent`);
+  if (use !== undefined && use !== "sig") throw new ConfigError(variable, '"use" must be "sig", or absent');
+  if (kid !== undefined && !(typeof kid === "string" && KID.test(kid))) {
+    throw new ConfigError(variable, '"kid" must be 1 to 128 printable ASCII characters, or absent');
+  }
+  if (typeof x !== "string" || !KEY_MEMBER.test(x) || (ec && (typeof y !== "string" || !KEY_MEMBER.test(y)))) {
+    throw new ConfigError(variable, `must have its public members (${ec ? '"x" and "y"' : '"x"'}), 32 bytes each in base64url`);
+  }
+  if (d === undefined && requirePrivate) throw new ConfigError(variable, 'must be a private key: it has no "d"');
+  if (d !== undefined && (typeof d !== "string" || !KEY_MEMBER.test(d))) {
+    throw new ConfigError(variable, '"d" must be 32 bytes in base64url');
+  }
+  return {
+    alg: expectedAlg,
+    kid: typeof kid === "string" ? kid : null,
+    publicJwk: ec ? { kty: "EC", crv: "P-256", x, y: y as string } : { kty: "OKP", crv: "Ed25519", x },
+    d: typeof d === "string" ? d : null,
+  };
 }
 
 function strictBoolean(name: string, raw: string | undefined, fallback: boolean): boolean {

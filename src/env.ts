@@ -19,7 +19,9 @@ type MaybeUnset =
   | "AUTH_CACHE_MAX_ENTRIES"
   | "KEY_RATE_LIMIT_PERIOD_S"
   | "PRIVATE_HOSTNAME"
-  | "ENDPOINT_HOST_SUFFIX";
+  | "ENDPOINT_HOST_SUFFIX"
+  | "ASSERTION_SIGNING_KEY"
+  | "ASSERTION_SIGNING_KEY_PREVIOUS";
 
 /** Outbound I/O the Worker takes as a parameter (origins, Access's JWKS), so tests can play the other side. */
 export interface Deps {

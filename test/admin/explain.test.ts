@@ -131,6 +131,7 @@ const someConditionsArb = fc.record(
     user_agents: fc.subarray(["curl/*", "backend/*"], { minLength: 1 }),
     not_before: fc.constantFrom("2020-01-01T00:00:00Z", "2097-01-01T00:00:00Z"),
     not_after: fc.constantFrom("2098-01-01T00:00:00Z"),
+    endpoints: fc.constantFrom(["public"], ["private"]),
   },
   { requiredKeys: [] },
 );
@@ -141,12 +142,20 @@ const permissionSetArb = fc.constantFrom("InferenceFullAccess" as const, "Infere
 const coverageArb = fc.oneof(fc.constant("*" as const), fc.subarray([0, 1], { minLength: 1 }));
 const ruleArb = fc.record({ permission_set: permissionSetArb, deployments: coverageArb, conditions: conditionsArb });
 
+/** Public on (mostly) or off, private on or off with its own auth toggle; never both off. */
+const endpointsArb = fc
+  .record({ publicOn: fc.integer({ min: 0, max: 4 }).map((n) => n > 0), privateOn: fc.boolean(), privateAuth: fc.boolean() })
+  .map(({ publicOn, privateOn, privateAuth }) => ({
+    public: { enabled: publicOn || !privateOn },
+    private: { enabled: privateOn, auth_enabled: privateAuth },
+  }));
 const PATHS_ARB = fc.subarray(["/v1/chat/completions", "/v1/models", "/v1/models/*", "/v1/embeddings"], { minLength: 1 });
 const worldArb = fc.record({
   deployments: fc.tuple(
-    fc.record({ auth_enabled: fc.boolean(), allowed_paths: PATHS_ARB }),
-    fc.record({ auth_enabled: fc.constant(true), allowed_paths: PATHS_ARB }),
+    fc.record({ auth_enabled: fc.boolean(), allowed_paths: PATHS_ARB, endpoints: endpointsArb }),
+    fc.record({ auth_enabled: fc.constant(true), allowed_paths: PATHS_ARB, endpoints: endpointsArb }),
   ),
+  suspended: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
   key: fc.oneof(
     fc.record({
       kind: fc.constant("standalone" as const),
@@ -165,6 +174,7 @@ const worldArb = fc.record({
   requests: fc.array(
     fc.record({
       deployment: fc.constantFrom(0, 1, "missing" as const),
+      endpoint: fc.constantFrom("public" as const, "public" as const, "private" as const),
       method: fc.constantFrom("GET", "POST", "HEAD", "DELETE"),
       path: fc.constantFrom("/v1/chat/completions", "/v1/models", "/v1/models/org/m", "/v1/embeddings", "/v1/load_lora_adapter", "/v1/../x"),
       client_ip: fc.constantFrom("203.0.113.9", "203.0.113.200", "198.51.100.1", "2001:db8::1", "192.0.2.1", null),
@@ -196,6 +206,7 @@ async function build(world: World) {
     }
     key = await createApplicationKey(project.slug, app.id, { conditions: world.key.conditions });
   }
+  if (world.suspended) await admin("PATCH", `/projects/${project.slug}`, { suspended: true });
   return { project: project.slug, deployments, key };
 }
 
@@ -209,7 +220,8 @@ describe("explain and the data plane", () => {
         for (const r of world.requests) {
           const deployment = r.deployment === "missing" ? "missing" : built.deployments[r.deployment]!;
           const facts = { client_ip: r.client_ip, country: r.country, asn: r.asn, user_agent: r.user_agent };
-          const explained = await explain(built.project, { key_id: built.key.id, deployment, method: r.method, path: r.path, ...facts });
+          const described = { key_id: built.key.id, deployment, method: r.method, path: r.path, endpoint: r.endpoint, ...facts };
+          const explained = await explain(built.project, described);
           expect(explained.status).toBe(200);
 
           const headers: Record<string, string> = {};
@@ -226,6 +238,7 @@ describe("explain and the data plane", () => {
             origin,
             settle: false,
             ...(r.method === "POST" ? { body: { model: "m", messages: [] } } : {}),
+            ...(r.endpoint === "private" ? { privateProps: { caller: "property-test" } } : {}),
           });
           const text = await res.text();
           const code = res.status === 200 || r.method === "HEAD" ? null : (JSON.parse(text) as { error: { code: string } }).error.code;
@@ -236,7 +249,7 @@ describe("explain and the data plane", () => {
           outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
         }
       }),
-      { numRuns: 40 },
+      { numRuns: 60 },
     );
     expect(compared).toBeGreaterThanOrEqual(90);
     // The worlds reach many answers, allowed among them, or agreeing would prove little.
