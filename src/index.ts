@@ -11,6 +11,7 @@ import type { Deps, Env } from "./env";
 import { errorResponse, internalReason, toApiError } from "./errors";
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { callerOf, PUBLIC, verifiedCertificate, type Arrival } from "./gateway/arrival";
+import { JWKS_PATH, jwksResponse } from "./gateway/assertion";
 import {
   ENDPOINT_PREFIX,
   handleEndpoint,
@@ -120,6 +121,10 @@ export function createWorker(deps: Deps) {
       if (url.pathname.startsWith(ENDPOINT_PREFIX)) return dataPlane(request, targetOfPath(url.pathname), PUBLIC, env, ctx, config);
       if (url.pathname === "/healthz" && (request.method === "GET" || request.method === "HEAD")) {
         return Response.json({ ok: true }, { headers: { "x-request-id": requestIdFor(request) } });
+      }
+      // The keys origins check the Keygate-Assertion with: public, like /healthz.
+      if (url.pathname === JWKS_PATH && (request.method === "GET" || request.method === "HEAD")) {
+        return jwksResponse(request, config.assertionKeys);
       }
       return (await loadControlPlane()).fetch(request, env, ctx);
     },

@@ -8,8 +8,10 @@
  * to the origin for as long as it likes otherwise).
  */
 import type { DeploymentRecord } from "../authz/types";
+import type { AssertionKeys } from "../config";
 import { ApiError } from "../errors";
-import { downstreamHeaders, upstreamHeaders } from "./headers";
+import { signedAssertion } from "./assertion";
+import { ASSERTION_HEADER, downstreamHeaders, upstreamHeaders } from "./headers";
 import { upstreamBody } from "./request-body";
 
 export interface ForwardOptions {
@@ -22,6 +24,10 @@ export interface ForwardOptions {
   timeoutMs: number;
   /** Longest wait for the whole request body; longer is 408 `request_timeout`. */
   bodyTimeoutMs: number;
+  /** The allowed key, the assertion's subject; null or absent: the deployment's auth is off. */
+  keyId?: string | null;
+  /** Signs the assertion of a deployment with `origin.assertion`; absent: no key, and such a deployment is refused. */
+  assertionKeys?: AssertionKeys;
 }
 
 /**
@@ -54,6 +60,14 @@ export async function forwardToOrigin(
   });
   if (body.length !== null) headers.set("content-length", String(body.length));
   if (body.contentType !== null) headers.set("content-type", body.contentType);
+  // Signed once the body is in (a pinned body is read whole first), so its minute starts when the origin is called;
+  // set last, over any origin header of the same name. Outside the origin call's try: a refusal stays a 500.
+  if (deployment.originAssertion) {
+    headers.set(
+      ASSERTION_HEADER,
+      await signedAssertion(opts.assertionKeys, request.url, deployment, opts.keyId ?? null, opts.requestId),
+    );
+  }
 
   // A streamed body must have arrived whole by the deadline; once the origin has answered it no longer matters.
   let bodyTimer: ReturnType<typeof setTimeout> | null = null;

@@ -143,5 +143,7 @@ export async function handleEndpoint(
     maxBodyBytes: config.maxBodyBytes,
     timeoutMs: config.originTimeoutMs,
     bodyTimeoutMs: config.bodyTimeoutMs,
+    keyId: decision.keyId,
+    assertionKeys: config.assertionKeys,
   });
 }

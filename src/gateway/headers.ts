@@ -44,6 +44,15 @@ const OVERRIDES = [
   "x-method-override",
 ];
 
+/** keygate's signed word to the origin (assertion.ts); only keygate sets it. */
+export const ASSERTION_HEADER = "keygate-assertion";
+
+/**
+ * What keygate itself tells the origin: a client's copy would be a forgery that an origin checking only the header's
+ * presence, or a deployment without the assertion, would pass on as keygate's.
+ */
+const KEYGATE_OWN = [ASSERTION_HEADER];
+
 /**
  * Recomputed by the runtime for the message actually sent: `host` from the origin URL, `content-length` from the
  * forwarded body (which may be rewritten). `x-request-id` is replaced by keygate's own.
@@ -102,13 +111,14 @@ const HOST_WIDE_PREFIXES = ["access-control-allow-"];
  * A deny-list, not an allow-list, for what goes up: OpenAI-compatible clients send headers origins rely on
  * (`OpenAI-Organization`, `OpenAI-Beta`, `x-stainless-*`, `anthropic-version`, tracing headers), and an allow-list
  * would break every one it did not foresee. What is dropped is what an origin could mistake for keygate's word:
- * credentials, forwarding claims, overrides.
+ * credentials, forwarding claims, overrides, keygate's own assertion.
  */
 const UPSTREAM_DROPPED: ReadonlySet<string> = new Set([
   ...HOP_BY_HOP,
   ...CLIENT_CREDENTIALS,
   ...FORWARDING,
   ...OVERRIDES,
+  ...KEYGATE_OWN,
   ...RECOMPUTED,
 ]);
 const DOWNSTREAM_DROPPED: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...HOST_WIDE]);

@@ -40,6 +40,7 @@ describe("parseConfig", () => {
       rateLimitPeriodS: DEFAULTS.rateLimitPeriodS,
       privateHostname: null,
       endpointHostSuffix: null,
+      assertionKeys: { signing: null, previous: null },
     });
     expect(warnings).toEqual([]);
   });
@@ -73,6 +74,7 @@ describe("parseConfig", () => {
       rateLimitPeriodS: 10,
       privateHostname: "private.example.com",
       endpointHostSuffix: "ai.example.com",
+      assertionKeys: { signing: null, previous: null },
     });
     expect(warnings).toEqual([]);
   });
@@ -120,5 +122,72 @@ describe("parseConfig", () => {
 
   it("treats an empty variable as unset", () => {
     expect(parse({ ADMIN_TOKEN: "", KEY_PEPPER: "", ALLOW_PRIVATE_ORIGINS: "", MAX_BODY_BYTES: "" })).toEqual(parse({}));
+  });
+});
+
+/**
+ * Published test keys: RFC 7515 appendix A.3 (ES256) and RFC 8037 appendix A (Ed25519). Parsing checks form only;
+ * the Worker's tests (test/gateway/assertion.test.ts) import and sign with real keys.
+ */
+const ES256_PUBLIC = {
+  kty: "EC",
+  crv: "P-256",
+  x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+  y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+};
+const ES256_PRIVATE = { ...ES256_PUBLIC, d: "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI" };
+const ED25519_PUBLIC = { kty: "OKP", crv: "Ed25519", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" };
+const ED25519_PRIVATE = { ...ED25519_PUBLIC, d: "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A" };
+
+describe("parseConfig: the assertion keys", () => {
+  it("reads an ES256 and an Ed25519 JWK, keeping only the members keygate uses", () => {
+    const { config } = parse({
+      ASSERTION_SIGNING_KEY: JSON.stringify({ ...ES256_PRIVATE, alg: "ES256", use: "sig", key_ops: ["sign"], ext: true }),
+      ASSERTION_SIGNING_KEY_PREVIOUS: JSON.stringify({ ...ED25519_PRIVATE, kid: "2025-old" }),
+    });
+    expect(config.assertionKeys).toEqual({
+      signing: { alg: "ES256", kid: null, publicJwk: ES256_PUBLIC, d: ES256_PRIVATE.d },
+      previous: { alg: "EdDSA", kid: "2025-old", publicJwk: ED25519_PUBLIC, d: ED25519_PRIVATE.d },
+    });
+  });
+
+  it("takes a previous key given as a public JWK (it is only published)", () => {
+    const { config } = parse({ ASSERTION_SIGNING_KEY_PREVIOUS: JSON.stringify({ ...ED25519_PUBLIC, alg: "EdDSA" }) });
+    expect(config.assertionKeys).toEqual({
+      signing: null,
+      previous: { alg: "EdDSA", kid: null, publicJwk: ED25519_PUBLIC, d: null },
+    });
+  });
+
+  const SIGNING = "ASSERTION_SIGNING_KEY";
+  it.each([
+    ["not JSON", "{kty: EC}"],
+    ["JSON but not an object", JSON.stringify([ES256_PRIVATE])],
+    ["a public key", JSON.stringify(ES256_PUBLIC)],
+    ["an RSA key", JSON.stringify({ kty: "RSA", n: "AQAB", e: "AQAB", d: "AQAB" })],
+    ["a P-384 key", JSON.stringify({ ...ES256_PRIVATE, crv: "P-384" })],
+    ["an X25519 key", JSON.stringify({ ...ED25519_PRIVATE, crv: "X25519" })],
+    ["a symmetric key", JSON.stringify({ kty: "oct", k: ES256_PRIVATE.d })],
+    ["an alg the key cannot have", JSON.stringify({ ...ES256_PRIVATE, alg: "EdDSA" })],
+    ["an unsupported alg", JSON.stringify({ ...ES256_PRIVATE, alg: "ES384" })],
+    ["a key for encryption", JSON.stringify({ ...ES256_PRIVATE, use: "enc" })],
+    ["an empty kid", JSON.stringify({ ...ES256_PRIVATE, kid: "" })],
+    ["a kid with a space", JSON.stringify({ ...ES256_PRIVATE, kid: "a b" })],
+    ["no y", JSON.stringify({ ...ES256_PRIVATE, y: undefined })],
+    ["a short x", JSON.stringify({ ...ED25519_PRIVATE, x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHUR" })],
+    ["a d that is not base64url", JSON.stringify({ ...ED25519_PRIVATE, d: "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A" })],
+  ])("refuses %s as ASSERTION_SIGNING_KEY, naming the variable and never the value", (_, raw) => {
+    const error = failure({ ASSERTION_SIGNING_KEY: raw });
+    expect(error.variable).toBe(SIGNING);
+    expect(error.message).toContain(SIGNING);
+    for (const secret of [raw, ES256_PRIVATE.d, ED25519_PRIVATE.d, "kty: EC"]) expect(error.message).not.toContain(secret);
+  });
+
+  it("refuses a malformed previous key under its own name", () => {
+    const error = failure({
+      ASSERTION_SIGNING_KEY: JSON.stringify(ES256_PRIVATE),
+      ASSERTION_SIGNING_KEY_PREVIOUS: JSON.stringify({ ...ED25519_PUBLIC, x: "not-a-key" }),
+    });
+    expect(error.variable).toBe("ASSERTION_SIGNING_KEY_PREVIOUS");
   });
 });
