@@ -17,12 +17,14 @@ import { runWrangler, signalGroup, startWrangler, stopProcessGroup } from "./lib
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const HOST = "127.0.0.1";
 const DATABASE = "keygate"; // database_name in wrangler.toml
-const USAGE = `usage: npm start [-- --port 8787] [--origin-port 8788] [--no-origin] [--state-dir DIR]
+const USAGE = `usage: npm start [-- --port 8787] [--origin-port 8788] [--no-origin] [--state-dir DIR] [--var NAME:VALUE …]
   --port         keygate's port (or env KEYGATE_PORT; default 8787)
   --origin-port  the demo origin's port (or env DEMO_ORIGIN_PORT; default 8788)
   --no-origin    do not start the demo origin
   --state-dir    where the local D1 database and wrangler's other local state live (or env KEYGATE_STATE_DIR;
-                 default .wrangler/state); a fresh directory is a fresh, empty keygate`;
+                 default .wrangler/state); a fresh directory is a fresh, empty keygate
+  --var          a variable for keygate, over wrangler.toml and .dev.vars (repeatable), e.g.
+                 --var ENDPOINT_HOST_SUFFIX:ai.localhost`;
 
 const step = (message) => console.log(`[start] ${message}`);
 
@@ -74,7 +76,7 @@ async function main() {
 
   step(`starting wrangler dev on http://${HOST}:${options.port} …`);
   const devArgs = ["dev", "--ip", HOST, "--port", String(options.port), "--show-interactive-dev-session=false",
-    ...persist];
+    ...persist, ...options.vars.flatMap((pair) => ["--var", pair])];
   const wrangler = startWrangler(ROOT, devArgs);
   running.wrangler = wrangler;
   wrangler.once("error", (err) => fail(`could not start wrangler dev: ${err.message}`));
@@ -96,6 +98,7 @@ function readOptions() {
       "origin-port": { type: "string", default: process.env.DEMO_ORIGIN_PORT || "8788" },
       "no-origin": { type: "boolean", default: false },
       "state-dir": { type: "string" },
+      var: { type: "string", multiple: true, default: [] },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -110,7 +113,10 @@ function readOptions() {
   // Resolved against the caller's directory; wrangler runs in the repository root.
   const dir = values["state-dir"] || process.env.KEYGATE_STATE_DIR;
   const stateDir = dir ? resolve(dir) : undefined;
-  return { port, originPort, origin, stateDir };
+  for (const pair of values.var) {
+    if (!/^[A-Z_][A-Z0-9_]*:/.test(pair)) throw new Error(`--var takes NAME:VALUE, got '${pair}'`);
+  }
+  return { port, originPort, origin, stateDir, vars: values.var };
 }
 
 function parsePort(text, name) {

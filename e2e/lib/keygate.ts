@@ -41,6 +41,8 @@ export interface Exit {
 export interface StartOptions {
   /** extra environment for start.mjs, e.g. DEMO_CHUNK_DELAY_MS for the demo origin */
   env?: Record<string, string>;
+  /** keygate variables over wrangler.toml and .dev.vars (`npm start -- --var NAME:VALUE`) */
+  vars?: Record<string, string>;
 }
 
 /** Starts `node scripts/start.mjs --port P --origin-port Q` with KEYGATE_STATE_DIR set, and waits until ready. */
@@ -52,7 +54,14 @@ export async function startKeygate(options: StartOptions = {}): Promise<Keygate>
 
   const child = spawn(
     process.execPath,
-    [join(ROOT, "scripts", "start.mjs"), "--port", String(port), "--origin-port", String(originPort)],
+    [
+      join(ROOT, "scripts", "start.mjs"),
+      "--port",
+      String(port),
+      "--origin-port",
+      String(originPort),
+      ...Object.entries(options.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+    ],
     {
       cwd: ROOT,
       // No origin API key from the caller's environment: the deployments here send none.
