@@ -108,13 +108,15 @@ export function createWorker(deps: Deps) {
       const config = configured(request, env);
       if (config instanceof Response) return config;
       const url = new URL(request.url);
+      // `example.com.` names the same host as `example.com`: one spelling, so neither rule below can be stepped around.
+      const host = url.hostname.endsWith(".") ? url.hostname.slice(0, -1) : url.hostname;
       // The private hostname serves the data plane only, and only to a client certificate the edge verified.
-      if (config.privateHostname !== null && url.hostname === config.privateHostname) {
+      if (config.privateHostname !== null && host === config.privateHostname) {
         const arrival: Arrival = { endpoint: "private", via: "mtls", certificate: verifiedCertificate(request) };
         return dataPlane(request, url.pathname.startsWith(ENDPOINT_PREFIX) ? targetOfPath(url.pathname) : null, arrival, env, ctx, config);
       }
       if (config.endpointHostSuffix !== null) {
-        const target = targetOfHost(url.hostname, url.pathname, config.endpointHostSuffix);
+        const target = targetOfHost(host, url.pathname, config.endpointHostSuffix);
         if (target !== null) return dataPlane(request, target, PUBLIC, env, ctx, config);
       }
       // The data plane skips the router: it is the hot path, and it has exactly one shape.

@@ -21,6 +21,7 @@ import {
   AUTH_ERRORS,
   CONFLICT_ERROR,
   DeploymentParams,
+  Fingerprint,
   json,
   jsonBody,
   listBody,
@@ -67,10 +68,6 @@ const OriginHeaders = z.record(z.string(), z.string()).openapi({ example: { Auth
 const Origin = z.strictObject({ url: z.string().max(2048), headers: OriginHeaders.optional(), assertion: z.boolean().optional() });
 /** In a PATCH the URL may stay as it is (to turn the assertion on, say). */
 const OriginPatch = Origin.extend({ url: z.string().max(2048).optional() });
-const Fingerprint = z
-  .string()
-  .transform((f) => f.replaceAll(":", "").toLowerCase())
-  .refine((f) => /^[0-9a-f]{64}$/.test(f), "must be a SHA-256 fingerprint: 64 hex digits (colons allowed)");
 const Endpoints = z.strictObject({
   public: z.strictObject({ enabled: z.boolean().optional(), auth_enabled: z.boolean().optional() }).optional(),
   private: z
@@ -118,13 +115,16 @@ type EndpointFields = Pick<
 >;
 
 /**
- * The endpoint columns after a create or a (partial) PATCH over `current`: `auth_enabled` and
- * `endpoints.public.auth_enabled` are one toggle (400 if a body sets them apart); at least one endpoint stays on.
+ * The endpoint columns a create or PATCH body names, and only those (a PATCH writing back columns it did not name
+ * from its earlier read could undo another admin's change made meanwhile, say turning an endpoint back on).
+ * `auth_enabled` and `endpoints.public.auth_enabled` are one toggle: 400 when a body sets them apart. "At least one
+ * endpoint enabled" is checked here against `current` for a clear 400, and again by the UPDATE itself against the
+ * row it writes (store/deployments.ts).
  */
 function endpointFields(
   body: { auth_enabled?: boolean; endpoints?: z.infer<typeof Endpoints> },
   current: EndpointFields,
-): EndpointFields {
+): Partial<EndpointFields> {
   const pub = body.endpoints?.public;
   const priv = body.endpoints?.private;
   if (body.auth_enabled !== undefined && pub?.auth_enabled !== undefined && body.auth_enabled !== pub.auth_enabled) {
@@ -134,24 +134,26 @@ function endpointFields(
       "endpoints.public.auth_enabled",
     );
   }
-  const bit = (value: boolean | undefined, was: number) => (value === undefined ? was : value ? 1 : 0);
-  const fields: EndpointFields = {
-    auth_enabled: bit(body.auth_enabled ?? pub?.auth_enabled, current.auth_enabled),
-    public_enabled: bit(pub?.enabled, current.public_enabled),
-    private_enabled: bit(priv?.enabled, current.private_enabled),
-    private_auth_enabled: bit(priv?.auth_enabled, current.private_auth_enabled),
+  const bit = (value: boolean | undefined) => (value === undefined ? undefined : value ? 1 : 0);
+  const fields: Partial<EndpointFields> = {
+    auth_enabled: bit(body.auth_enabled ?? pub?.auth_enabled),
+    public_enabled: bit(pub?.enabled),
+    private_enabled: bit(priv?.enabled),
+    private_auth_enabled: bit(priv?.auth_enabled),
     client_cert_fingerprints:
       priv?.client_cert_fingerprints === undefined
-        ? current.client_cert_fingerprints
+        ? undefined
         : priv.client_cert_fingerprints === null
           ? null
           : JSON.stringify([...new Set(priv.client_cert_fingerprints)]),
   };
-  if (fields.public_enabled === 0 && fields.private_enabled === 0) {
-    throw new ApiError("invalid_request", "Invalid 'endpoints': at least one endpoint must stay enabled.", "endpoints");
+  if ((fields.public_enabled ?? current.public_enabled) === 0 && (fields.private_enabled ?? current.private_enabled) === 0) {
+    throw NO_ENDPOINT;
   }
   return fields;
 }
+
+const NO_ENDPOINT = new ApiError("invalid_request", "Invalid 'endpoints': at least one endpoint must stay enabled.", "endpoints");
 
 /** A new deployment's endpoints: public on, private off, auth on for both. */
 const NEW_ENDPOINTS: EndpointFields = {
@@ -194,6 +196,10 @@ export function deploymentView(row: DeploymentRow, projectSlug: string, urlOf: U
     updated_at: row.updated_at,
   };
 }
+
+/** The fields that are set: a create lays them over the defaults. */
+const definedOnly = <T extends object>(fields: T): Partial<T> =>
+  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<T>;
 
 function workerBase(c: Context<AppBindings>): UrlOf {
   const suffix = c.get("config").endpointHostSuffix;
@@ -249,7 +255,8 @@ deployments.openapi(
       origin_headers: origin.headers,
       model: body.model ?? null,
       allowed_paths: checkedPaths(body.allowed_paths ?? [...DEFAULT_ALLOWED_PATHS]),
-      ...endpointFields(body, NEW_ENDPOINTS),
+      ...NEW_ENDPOINTS,
+      ...definedOnly(endpointFields(body, NEW_ENDPOINTS)),
       origin_assertion: body.origin.assertion ? 1 : 0,
       created_at: now,
       updated_at: now,
@@ -300,7 +307,7 @@ deployments.openapi(
       name: patch.name,
       model: patch.model,
       allowed_paths: patch.allowed_paths === undefined ? undefined : checkedPaths(patch.allowed_paths),
-      ...(patch.auth_enabled === undefined && patch.endpoints === undefined ? {} : endpointFields(patch, current)),
+      ...endpointFields(patch, current),
       origin_assertion: patch.origin?.assertion === undefined ? undefined : patch.origin.assertion ? 1 : 0,
     };
     if (patch.origin?.url !== undefined || patch.origin?.headers !== undefined) {
@@ -316,7 +323,10 @@ deployments.openapi(
       fields.origin_headers = origin.headers;
     }
     if (!(await updateDeployment(c.env.DB, project.id, current.id, fields, isoNow(), auditContext(c)))) {
-      throw new ApiError("not_found");
+      // Nothing was written: the deployment is gone, or another write meanwhile left this one turning off the last
+      // enabled endpoint.
+      await deploymentOrThrow(c.env.DB, project.id, params.deployment);
+      throw NO_ENDPOINT;
     }
     const next = await deploymentOrThrow(c.env.DB, project.id, params.deployment);
     return c.json(deploymentView(next, project.slug, workerBase(c)), 200);

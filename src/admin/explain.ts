@@ -12,7 +12,7 @@ import { ApiError, ERROR_CODES } from "../errors";
 import { loadExplainRecords } from "../store/authorization";
 import { toMillis } from "../time";
 import { projectFor } from "./guard";
-import { AUTH_ERRORS, json, jsonBody, ProjectParams, Slug, Timestamp, TypedId } from "./schemas";
+import { AUTH_ERRORS, Fingerprint, json, jsonBody, ProjectParams, Slug, Timestamp, TypedId } from "./schemas";
 
 const ExplainRequest = z
   .strictObject({
@@ -31,11 +31,7 @@ const ExplainRequest = z
     endpoint: z.enum(["public", "private"]).default("public").openapi({
       description: "The endpoint the request arrives on (private: through the PrivateEndpoint service binding, or PRIVATE_HOSTNAME when client_cert_fingerprint is given).",
     }),
-    client_cert_fingerprint: z
-      .string()
-      .regex(/^[0-9A-Fa-f]{64}$/, "must be a SHA-256 fingerprint (64 hex digits)")
-      .transform((f) => f.toLowerCase())
-      .optional()
+    client_cert_fingerprint: Fingerprint.optional()
       .openapi({ description: "A request to PRIVATE_HOSTNAME with a verified client certificate of this fingerprint." }),
     client_ip: z.string().max(64).nullable().optional().openapi({ description: "CF-Connecting-IP" }),
     country: z.string().regex(/^[A-Za-z]{2}$/, "must be an ISO 3166-1 alpha-2 code").nullable().optional(),

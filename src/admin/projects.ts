@@ -80,13 +80,16 @@ projects.openapi(
   createRoute({
     ...projectRoute,
     method: "patch",
-    summary: "Rename a project (the slug never changes), or suspend and resume it (the kill switch)",
+    summary: "Rename a project (the slug never changes), or suspend it (the kill switch; resuming needs the root admin)",
     request: { ...projectRoute.request, ...jsonBody(UpdateProject) },
     responses: { 200: json(Project, "The project."), ...AUTH_ERRORS },
   }),
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "write");
     const { name, suspended } = c.req.valid("json");
+    // The kill switch fails safe: a project's own token may pull it, only the operator may push it back (a token
+    // that leaked is often why a project was suspended).
+    if (suspended === false && project.suspended === 1) requireRoot(c, "resume a suspended project");
     const fields = { name, suspended: suspended === undefined ? undefined : suspended ? 1 : 0 };
     await updateProject(c.env.DB, project, fields, auditContext(c));
     const next = { ...project, name: name ?? project.name, suspended: fields.suspended ?? project.suspended };

@@ -119,3 +119,10 @@ export function listRoute<
     responses: { 200: json(listSchema(route.item, route.listName), "A page of results."), ...AUTH_ERRORS },
   });
 }
+
+/** A certificate's SHA-256 fingerprint: 64 hex digits, colons allowed (as openssl prints it); stored lower-case, bare. */
+export const Fingerprint = z
+  .string()
+  .max(128)
+  .transform((f) => f.replaceAll(":", "").toLowerCase())
+  .refine((f) => /^[0-9a-f]{64}$/.test(f), "must be a SHA-256 fingerprint: 64 hex digits (colons allowed)");

@@ -95,7 +95,10 @@ export type DeploymentFields = Partial<
   >
 >;
 
-/** Writes the columns in `fields` (and updated_at); false when the deployment is gone. */
+/**
+ * Writes the columns in `fields` (and updated_at); false when the deployment is gone, or when the write would leave
+ * it with no endpoint enabled.
+ */
 export async function updateDeployment(
   db: D1Database,
   projectId: string,
@@ -105,8 +108,14 @@ export async function updateDeployment(
   audit: AuditContext,
 ): Promise<boolean> {
   const set = setClause({ ...fields, updated_at: updatedAt });
+  // At least one endpoint stays enabled, checked against the row as this transaction sees it (not the caller's read).
   const results = await batch(db, [
-    db.prepare(`UPDATE deployments SET ${set.sql} WHERE id = ? AND project_id = ?`).bind(...set.values, id, projectId),
+    db
+      .prepare(
+        `UPDATE deployments SET ${set.sql} WHERE id = ? AND project_id = ?
+           AND (coalesce(?, public_enabled) = 1 OR coalesce(?, private_enabled) = 1)`,
+      )
+      .bind(...set.values, id, projectId, fields.public_enabled ?? null, fields.private_enabled ?? null),
     auditIfChangedStatement(db, projectId, audit, "deployment.update", id),
   ]);
   return changes(results, 0) === 1;

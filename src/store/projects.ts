@@ -1,6 +1,6 @@
 /** SQL for projects. Deleting a project deletes what it owns in the same transaction. */
-import { auditStatement, type AuditContext } from "./audit";
-import { all, batch, first, namesAField, setClause } from "./db";
+import { auditIfChangedStatement, auditStatement, type AuditContext } from "./audit";
+import { all, batch, first } from "./db";
 
 export interface ProjectRow {
   id: string;
@@ -41,25 +41,27 @@ export async function insertProject(db: D1Database, row: ProjectRow, audit: Audi
 export type ProjectFields = Partial<Pick<ProjectRow, "name" | "suspended">>;
 
 /**
- * Writes the fields that differ from `current`, with one audit event each: `project.update` for the name,
- * `project.suspend` or `project.resume` for the kill switch. Nothing that differs: nothing written or recorded.
- * @returns whether anything was written
+ * Writes the name when it differs from `current` (`project.update`), and the kill switch whenever it is named: the
+ * switch is compared inside the transaction, not against `current` (a stale read could otherwise turn "suspend" into
+ * a no-op while another admin resumed the project meanwhile), and audited (`project.suspend` / `project.resume`) only
+ * when the row changed.
  */
 export async function updateProject(db: D1Database, current: ProjectRow, fields: ProjectFields, audit: AuditContext) {
-  const changed: ProjectFields = {};
-  if (fields.name !== undefined && fields.name !== current.name) changed.name = fields.name;
-  if (fields.suspended !== undefined && fields.suspended !== current.suspended) changed.suspended = fields.suspended;
-  if (!namesAField(changed)) return false;
-  const set = setClause(changed);
-  const events = [
-    ...(changed.name === undefined ? [] : ["project.update"]),
-    ...(changed.suspended === undefined ? [] : [changed.suspended === 1 ? "project.suspend" : "project.resume"]),
-  ];
-  await batch(db, [
-    db.prepare(`UPDATE projects SET ${set.sql} WHERE id = ?`).bind(...set.values, current.id),
-    ...events.map((action) => auditStatement(db, current.id, audit, action, current.id)),
-  ]);
-  return true;
+  const statements: D1PreparedStatement[] = [];
+  if (fields.name !== undefined && fields.name !== current.name) {
+    statements.push(
+      db.prepare("UPDATE projects SET name = ? WHERE id = ?").bind(fields.name, current.id),
+      auditStatement(db, current.id, audit, "project.update", current.id),
+    );
+  }
+  if (fields.suspended !== undefined) {
+    const action = fields.suspended === 1 ? "project.suspend" : "project.resume";
+    statements.push(
+      db.prepare("UPDATE projects SET suspended = ?1 WHERE id = ?2 AND suspended <> ?1").bind(fields.suspended, current.id),
+      auditIfChangedStatement(db, current.id, audit, action, current.id),
+    );
+  }
+  if (statements.length > 0) await batch(db, statements);
 }
 
 /**

@@ -110,6 +110,19 @@ describe("explain", () => {
     }
   });
 
+  it("a request to the private hostname, by the certificate's fingerprint (colons allowed, as openssl prints it)", async () => {
+    const project = await createProject();
+    const fingerprint = "ab".repeat(32);
+    const d = await createDeployment(project.slug, { endpoints: { private: { enabled: true, client_cert_fingerprints: [fingerprint] } } });
+    const key = await createKey(project.slug, [`${project.slug}/*`]);
+    const ask = (extra: Record<string, unknown>) => explain(project.slug, { key_id: key.id, deployment: d.slug, endpoint: "private", ...extra });
+    expect((await ask({ client_cert_fingerprint: fingerprint.toUpperCase().replace(/(..)(?!$)/g, "$1:") })).body.allowed).toBe(true);
+    expect((await ask({ client_cert_fingerprint: "cd".repeat(32) })).body).toMatchObject({ status: 403, code: "client_certificate_required" });
+    expect((await ask({})).body.allowed).toBe(true); // through the service binding: no certificate involved
+    const publicWithCert = await explain(project.slug, { key_id: key.id, deployment: d.slug, client_cert_fingerprint: fingerprint });
+    expect(publicWithCert).toMatchObject({ status: 400, body: { error: { param: "client_cert_fingerprint" } } });
+  });
+
   it("decides at `at`: a key's window", async () => {
     const project = await createProject();
     const d = await createDeployment(project.slug);

@@ -10,6 +10,8 @@ import {
   admin,
   call,
   captureConsole,
+  createToken,
+  dbWithWriteBeforeBatch,
   createDeployment,
   createKey,
   createProject,
@@ -217,5 +219,70 @@ describe("the next request sees", () => {
     await expectError(await use(path, key.key), 403, "project_suspended");
     await write(200, "PATCH", `/projects/${project.slug}`, { suspended: false });
     await ok(use(path, key.key));
+  });
+});
+
+describe("writes racing writes", () => {
+  it("a PATCH of one endpoint field never writes back another admin's change to another (read before, written after)", async () => {
+    const f = await fixture({ endpoints: { private: { enabled: true } } });
+    const path = `/projects/${f.project.slug}/deployments/${f.deployment.slug}`;
+    // Meanwhile, another admin turns the public endpoint off and auth on the private one off.
+    const racing = withEnv({
+      DB: dbWithWriteBeforeBatch((db) =>
+        db.prepare("UPDATE deployments SET public_enabled = 0, private_auth_enabled = 0 WHERE id = ?").bind(f.deployment.id).run(),
+      ),
+    });
+    const res = await admin("PATCH", path, { endpoints: { private: { client_cert_fingerprints: [FINGERPRINT] } } }, undefined, racing);
+    expect(res.status).toBe(200);
+    const row = await env.DB.prepare("SELECT public_enabled, private_auth_enabled, client_cert_fingerprints FROM deployments WHERE id = ?")
+      .bind(f.deployment.id)
+      .first();
+    expect(row).toEqual({ public_enabled: 0, private_auth_enabled: 0, client_cert_fingerprints: JSON.stringify([FINGERPRINT]) });
+  });
+
+  it("turning off the last enabled endpoint is refused even when another admin turned the other off meanwhile", async () => {
+    const f = await fixture({ endpoints: { private: { enabled: true } } });
+    const racing = withEnv({
+      DB: dbWithWriteBeforeBatch((db) => db.prepare("UPDATE deployments SET private_enabled = 0 WHERE id = ?").bind(f.deployment.id).run()),
+    });
+    const res = await admin("PATCH", `/projects/${f.project.slug}/deployments/${f.deployment.slug}`, { endpoints: { public: { enabled: false } } }, undefined, racing);
+    expect(res).toMatchObject({ status: 400, body: { error: { param: "endpoints" } } });
+    const row = await env.DB.prepare("SELECT public_enabled FROM deployments WHERE id = ?").bind(f.deployment.id).first();
+    expect(row).toEqual({ public_enabled: 1 });
+  });
+
+  it("a suspend is written even when the handler read the project as suspended and another admin resumed it meanwhile", async () => {
+    const f = await fixture();
+    await write(200, "PATCH", `/projects/${f.project.slug}`, { suspended: true });
+    const racing = withEnv({
+      DB: dbWithWriteBeforeBatch((db) => db.prepare("UPDATE projects SET suspended = 0 WHERE id = ?").bind(f.project.id).run()),
+    });
+    expect((await admin("PATCH", `/projects/${f.project.slug}`, { suspended: true }, undefined, racing)).status).toBe(200);
+    await expectError(await use(f.path, f.key.key), 403, "project_suspended");
+  });
+});
+
+describe("who may pull the kill switch", () => {
+  it("a project's full token may suspend it; only the root admin may resume it; a read-only token may do neither", async () => {
+    const f = await fixture();
+    const full = (await createToken(f.project.slug, "full")).token;
+    const readOnly = (await createToken(f.project.slug, "read_only")).token;
+    expect((await admin("PATCH", `/projects/${f.project.slug}`, { suspended: true }, readOnly)).status).toBe(403);
+    expect((await admin("PATCH", `/projects/${f.project.slug}`, { suspended: true }, full)).body.suspended).toBe(true);
+    const resume = await admin("PATCH", `/projects/${f.project.slug}`, { suspended: false }, full);
+    expect(resume).toMatchObject({ status: 403, body: { error: { code: "scope_insufficient" } } });
+    await expectError(await use(f.path, f.key.key), 403, "project_suspended");
+    expect((await admin("PATCH", `/projects/${f.project.slug}`, { suspended: false })).body.suspended).toBe(false);
+    await ok(use(f.path, f.key.key));
+  });
+});
+
+describe("host names with a trailing dot", () => {
+  it("PRIVATE_HOSTNAME. is the private hostname (a certificate is needed), and a host-based name. is that deployment", async () => {
+    const f = await fixture({ endpoints: { private: { enabled: true } } });
+    await expectError(await use(f.path, f.key.key, { env: mtlsEnv, base: `https://${PRIVATE_HOST}.` }), 403, "client_certificate_required");
+    const hostEnv = withEnv({ ENDPOINT_HOST_SUFFIX: "ai.keygate.test" });
+    const res = await call("/v1/models", { env: hostEnv, base: `https://${f.deployment.slug}.${f.project.slug}.ai.keygate.test.`, token: f.key.key, origin });
+    await ok(res);
   });
 });
