@@ -14,6 +14,11 @@ function base64url(bytes) {
   return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
+/** Native base64url where the runtime has it (workerd does; Node 24 does not, and falls back). */
+const toBase64url = Uint8Array.prototype.toBase64
+  ? (bytes) => bytes.toBase64({ alphabet: "base64url", omitPadding: true })
+  : base64url;
+
 /** What the Worker keeps per key: the imported key, and its JWS header already encoded. */
 const prepared = new Map();
 async function prepare(jwk) {
@@ -51,7 +56,16 @@ const SIGNERS = {
     const signature = await crypto.subtle.sign(ALGORITHMS[header.alg], key, encoder.encode(input));
     return `${input}.${base64url(new Uint8Array(signature))}`;
   },
+  "webcrypto+b64": async ({ key, header, encodedHeader }, payload) => {
+    const input = `${encodedHeader}.${toBase64url(encoder.encode(JSON.stringify(payload)))}`;
+    const signature = await crypto.subtle.sign(ALGORITHMS[header.alg], key, encoder.encode(input));
+    return `${input}.${toBase64url(new Uint8Array(signature))}`;
+  },
 };
+
+/** The floor: the signature alone, over an input of a token's size, with nothing encoded. */
+const FLOOR_INPUT = encoder.encode("x".repeat(330));
+SIGNERS["sign only"] = async ({ key, header }) => crypto.subtle.sign(ALGORITHMS[header.alg], key, FLOOR_INPUT).then(() => "");
 
 export async function run({ impl, jwk, n }) {
   const entry = await prepare(jwk);

@@ -1,13 +1,16 @@
 /**
- * keygate's benchmark (issue 5). `npm run bench` for the full run (about 4 minutes), `npm run bench -- --smoke` for
+ * keygate's benchmark (issue 5). `npm run bench` for the full run (about 6 minutes), `npm run bench -- --smoke` for
  * a few-second check that every target answers as it should (what CI runs). BENCHMARKS.md explains the method.
  *
  *   --smoke          1 round, concurrency 1, about a second per target; results go to bench/out/, never committed
  *   --rounds N       interleaved rounds (default 5; at least 3 for published figures)
  *   --duration S     seconds per measured run (default 3)
  *   --keys N         API keys seeded into D1 (default 10000)
+ *   --targets A,B    only these targets, and the pass-through control (e.g. `warm,warm-signed` with many rounds, for
+ *                    the cost of the signed assertion); results go to bench/out/results.partial.*, no goals
  */
 import { execFileSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
 import { dirname, join } from "node:path";
@@ -16,7 +19,7 @@ import { bundleKeygate, readWranglerConfig } from "./lib/build.mjs";
 import { chartPanels, renderChart } from "./lib/chart.mjs";
 import * as h2loadClient from "./lib/h2load.mjs";
 import * as nodeClient from "./lib/node-load.mjs";
-import { evaluateGoals, formatMarkdown, formatTables, summarizeHttp, summarizeStreams } from "./lib/report.mjs";
+import { evaluateGoals, formatMarkdown, formatTables, summarizeHttp, summarizeStreams, targetDelta } from "./lib/report.mjs";
 import { applySeed, makeSeed, malformedSecret, newSecret } from "./lib/seed.mjs";
 import { cpuTimeUs, loadMiniflare, serveWorker } from "./lib/serve.mjs";
 import { measureStreams } from "./lib/sse.mjs";
@@ -34,8 +37,9 @@ const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(`--${name}`);
 const option = (name, fallback) => (argv.includes(`--${name}`) ? Number(argv[argv.indexOf(`--${name}`) + 1]) : fallback);
 const SMOKE = flag("smoke");
+const ONLY = flag("targets") ? argv[argv.indexOf("--targets") + 1].split(",") : null;
 const CONFIG = {
-  mode: SMOKE ? "smoke" : "full",
+  mode: SMOKE ? "smoke" : ONLY ? "partial" : "full",
   rounds: option("rounds", SMOKE ? 1 : 5),
   concurrencies: SMOKE ? [1] : [1, 16],
   duration_s: option("duration", SMOKE ? 1 : 3),
@@ -46,6 +50,8 @@ const CONFIG = {
   auth_cache_lease_ms: { warm: "60000", d1: "0" },
 };
 const PEPPER = "bench-pepper-not-a-secret";
+// keygate's ASSERTION_SIGNING_KEY, made for this run: only the `signed` deployment uses it.
+const ASSERTION_KEY = JSON.stringify(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" }));
 const BODY = JSON.stringify({ model: "bench-model", messages: [{ role: "user", content: "Say hello." }], max_tokens: 16 });
 const STREAM_BODY = JSON.stringify({ ...JSON.parse(BODY), stream: true });
 // What Cloudflare's front line hands a Worker: the client address, and `request.cf` (Miniflare's direct socket
@@ -64,6 +70,8 @@ const HTTP_TARGETS = [
     description: "valid key, AUTH_CACHE_LEASE_MS=60000 (decisions may come from the isolate cache)" },
   { id: "d1", label: "keygate, D1 every request", server: "d1", key: "known", expect: 200,
     description: "valid key, AUTH_CACHE_LEASE_MS=0: every decision read from D1" },
+  { id: "warm-signed", label: "keygate, warm, signed", server: "warm", key: "known", deployment: "signed", expect: 200,
+    description: "as warm, to a deployment with origin_assertion = 1: an ES256 Keygate-Assertion signed per request" },
   { id: "warm-app", label: "keygate, warm app key", server: "warm", key: "application", expect: 200,
     description: "an application key whose policy grants on its third rule, AUTH_CACHE_LEASE_MS=60000" },
   { id: "d1-app", label: "keygate, D1 app key", server: "d1", key: "application", expect: 200,
@@ -78,6 +86,11 @@ const STREAM_TARGETS = [
   { id: "stream-passthrough", label: "pass-through (SSE)", server: "passthrough" },
   { id: "stream-keygate", label: "keygate warm key (SSE)", server: "warm" },
 ];
+if (ONLY) {
+  for (const list of [HTTP_TARGETS, STREAM_TARGETS]) {
+    list.splice(0, list.length, ...list.filter((t) => t.id === "passthrough" || ONLY.includes(t.id)));
+  }
+}
 
 const log = (line) => process.stdout.write(line + "\n");
 const cleanups = [];
@@ -95,7 +108,8 @@ for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => cleanup().t
 
 function requestFor(target, servers, keys, { stream = false } = {}) {
   const server = servers[target.server];
-  const path = target.server === "origin" ? "/v1/chat/completions" : "/endpoint/bench/chat/v1/chat/completions";
+  const path = target.server === "origin" ? "/v1/chat/completions"
+    : `/endpoint/bench/${target.deployment ?? "chat"}/v1/chat/completions`;
   return {
     url: server.url + path,
     headers: { authorization: `Bearer ${keys[target.key ?? "known"]}`, "content-type": "application/json", ...EDGE_HEADERS },
@@ -117,6 +131,21 @@ async function probe(target, request) {
     return null;
   } catch (err) {
     return `request failed: ${err.message}`;
+  }
+}
+
+/**
+ * A 200 from the signed deployment means a token was signed (keygate refuses, 500, rather than forward it unsigned);
+ * this checks that keygate publishes the bench's key, so that is the key it signs with.
+ */
+async function probeJwks(server) {
+  try {
+    const { keys } = await (await fetch(`${server.url}/.well-known/jwks.json`)).json();
+    const { x, y } = JSON.parse(ASSERTION_KEY);
+    return keys.length === 1 && keys[0].x === x && keys[0].y === y && keys[0].alg === "ES256" ? null
+      : `the JWKS does not publish the bench's key: ${JSON.stringify(keys)}`;
+  } catch (err) {
+    return `the JWKS could not be read: ${err.message}`;
   }
 }
 
@@ -142,7 +171,7 @@ async function startServers() {
     return server;
   };
   const keygateBindings = (lease) => ({ ...wrangler.vars, KEY_PEPPER: PEPPER, ADMIN_TOKEN: "bench-admin-token",
-    ALLOW_PRIVATE_ORIGINS: "true", AUTH_CACHE_LEASE_MS: lease });
+    ALLOW_PRIVATE_ORIGINS: "true", AUTH_CACHE_LEASE_MS: lease, ASSERTION_SIGNING_KEY: ASSERTION_KEY });
   const servers = {
     origin,
     passthrough: await serve("passthrough", { scriptPath: join(BENCH, "passthrough.js"), bindings: { ORIGIN: origin.url } }),
@@ -165,7 +194,7 @@ async function probeAll(servers, keys, failures) {
     log(`  probe ${t.label}: ${problem ?? `ok (${t.expect ?? 200})`}`);
     if (problem) { broken.add(t.id); failures.push(`${t.label}: ${problem}`); }
   };
-  for (const t of HTTP_TARGETS) report(t, await probe(t, requestFor(t, servers, keys)));
+  for (const t of HTTP_TARGETS) report(t, (await probe(t, requestFor(t, servers, keys))) ?? (t.deployment === "signed" ? await probeJwks(servers[t.server]) : null));
   for (const t of STREAM_TARGETS) {
     const check = await measureStreams(requestFor(t, servers, keys, { stream: true }),
       { streams: 1, warmup: 0, expectEvents: CONFIG.stream.chunks }).catch((err) => ({ complete: 0, statuses: { error: err.message } }));
@@ -261,7 +290,9 @@ async function main() {
 
   const http = summarizeHttp(httpRuns, HTTP_TARGETS, CONFIG.concurrencies);
   const streams = summarizeStreams(streamRuns, STREAM_TARGETS);
-  const goals = SMOKE ? null : evaluateGoals(http, streams);
+  const goals = CONFIG.mode === "full" ? evaluateGoals(http, streams) : null;
+  // The assertion's own cost: the signed target against the same request unsigned, round by round.
+  const assertion = CONFIG.concurrencies.map((concurrency) => ({ concurrency, ...targetDelta(httpRuns, "warm-signed", "warm", concurrency) }));
   const results = {
     date: new Date().toISOString(),
     mode: CONFIG.mode,
@@ -273,14 +304,17 @@ async function main() {
     failures,
     http,
     streams,
+    assertion,
     goals,
   };
-  const prefix = SMOKE ? join(OUT, "results.smoke") : join(BENCH, "results");
+  const prefix = CONFIG.mode === "full" ? join(BENCH, "results") : join(OUT, `results.${CONFIG.mode}`);
   writeFileSync(`${prefix}.json`, JSON.stringify(results, null, 2) + "\n");
   writeFileSync(`${prefix}.svg`, renderChart(chartPanels(results, HTTP_TARGETS, STREAM_TARGETS)));
   const tables = { http, streams, goals, targets: [...HTTP_TARGETS, ...STREAM_TARGETS] };
-  writeFileSync(join(OUT, `results${SMOKE ? ".smoke" : ""}.md`), formatMarkdown(tables)); // to refresh BENCHMARKS.md
+  writeFileSync(join(OUT, `results${CONFIG.mode === "full" ? "" : `.${CONFIG.mode}`}.md`), formatMarkdown(tables)); // to refresh BENCHMARKS.md
   log(formatTables(tables));
+  log("\nthe signed assertion (warm-signed − warm, median over rounds)\n" + assertion.map((a) =>
+    `  c${a.concurrency}: ${a.cpu_added_us_per_req ?? "–"} µs CPU, ${a.p50_added_ms ?? "–"} ms p50, ${a.rps_ratio ?? "–"}× rps`).join("\n"));
   log(`\nwrote ${prefix}.json and ${prefix}.svg in ${results.duration_total_s} s`);
   if (failures.length) {
     log(`\n${failures.length} problem(s):\n` + failures.map((f) => `  ✗ ${f}`).join("\n"));

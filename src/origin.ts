@@ -33,7 +33,8 @@ export const HOP_BY_HOP: readonly string[] = [
  */
 export function isReservedOriginHeader(name: string): boolean {
   const lower = name.toLowerCase();
-  return HOP_BY_HOP.includes(lower) || lower === "host" || lower === "content-length";
+  // keygate-assertion: only keygate's own signature may travel under that name (gateway/assertion.ts).
+  return HOP_BY_HOP.includes(lower) || lower === "host" || lower === "content-length" || lower === "keygate-assertion";
 }
 
 const PRIVATE_SUFFIXES = [".localhost", ".local", ".internal", ".lan", ".home.arpa", ".intranet", ".corp"];

@@ -50,6 +50,21 @@ export function summarizeHttp(runs, targets, concurrencies) {
   return rows;
 }
 
+/** One target against another measured in the same rounds (e.g. the cost of one feature): medians of the per-round differences. */
+export function targetDelta(runs, target, against, concurrency) {
+  const mine = pick(runs, { target, concurrency });
+  const per = (fn) => median(mine.map((r) => {
+    const other = pick(runs, { target: against, concurrency, round: r.round })[0];
+    return other ? fn(r, other) : NaN;
+  }));
+  return {
+    rounds_measured: mine.length,
+    cpu_added_us_per_req: round(per((r, o) => r.cpu_us_per_req - o.cpu_us_per_req), 1),
+    p50_added_ms: round(per((r, o) => r.p50_ms - o.p50_ms)),
+    rps_ratio: round(per((r, o) => r.rps / o.rps)),
+  };
+}
+
 export function summarizeStreams(runs, targets) {
   return targets.filter((t) => pick(runs, { target: t.id }).length).map((t) => {
     const mine = pick(runs, { target: t.id });

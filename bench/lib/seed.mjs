@@ -1,7 +1,8 @@
 /**
  * Seeds a Miniflare D1 with the real migrations and rows written straight in SQL: one project, one deployment
  * pointing at the bench origin, and N API keys linked to it, one of which (`known`) the bench calls with; and an
- * application with one policy and one key (`application.secret`).
+ * application with one policy and one key (`application.secret`). A second deployment (`signedDeployment`) has the
+ * same origin and `origin_assertion` on, and the known key linked: the same request, plus the signed assertion.
  *
  * Secrets and hashes follow src/secrets/format.ts and src/secrets/hash.ts (prefix + 24 base62 + 6 base62 of
  * CRC-32; stored hash = hex HMAC-SHA-256 keyed by KEY_PEPPER, hash_version 1). The known key being accepted and
@@ -90,10 +91,11 @@ export function migrationStatements(root) {
 }
 
 /** The rows to insert, made once so every Worker instance gets the same data (and the same known key). */
-export function makeSeed({ keys, pepper, originUrl, project = "bench", deployment = "chat" }) {
+export function makeSeed({ keys, pepper, originUrl, project = "bench", deployment = "chat", signedDeployment = "signed" }) {
   const now = new Date().toISOString();
   const projectId = newId("prj");
   const deploymentId = newId("dep");
+  const signedDeploymentId = newId("dep");
   const known = newSecret();
   // An application key whose policy's granting rule comes after two that do not apply here: the decision walks
   // rules, so the bench sees what that costs.
@@ -105,7 +107,8 @@ export function makeSeed({ keys, pepper, originUrl, project = "bench", deploymen
     rows.push({ id: newId("key"), start: secret.slice(0, 12), hash: hashSecret(secret, pepper) });
   }
   const allowed = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/v1/models/*"];
-  return { now, project, deployment, projectId, deploymentId, known, application, rows, originUrl, allowedPaths: allowed };
+  return { now, project, deployment, projectId, deploymentId, signedDeployment, signedDeploymentId, known, application, rows,
+    originUrl, allowedPaths: allowed };
 }
 
 const q = (v) => (v === null ? "NULL" : typeof v === "number" ? String(v) : `'${String(v).replaceAll("'", "''")}'`);
@@ -130,6 +133,11 @@ export async function applySeed(db, root, seed) {
     ...insertChunks("api_key_secrets", ["hash", "hash_version", "key_id", "created_at"],
       rows.map((r) => [r.hash, 1, r.id, now])),
     ...insertChunks("api_key_deployments", ["key_id", "deployment_id"], rows.map((r) => [r.id, deploymentId])),
+    `INSERT INTO deployments (id, project_id, slug, name, origin_url, origin_headers, model, allowed_paths,
+       auth_enabled, origin_assertion, created_at, updated_at) VALUES (${[seed.signedDeploymentId, projectId,
+      seed.signedDeployment, "Bench chat, signed", seed.originUrl, "{}", null, JSON.stringify(seed.allowedPaths), 1, 1, now,
+      now].map(q)})`,
+    `INSERT INTO api_key_deployments (key_id, deployment_id) VALUES (${[rows[0].id, seed.signedDeploymentId].map(q)})`,
     ...applicationStatements(seed),
   ];
   await db.batch(statements.map((s) => db.prepare(s)));

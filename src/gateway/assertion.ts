@@ -65,10 +65,15 @@ function importedKeys(keys: AssertionKeys): Promise<Imported> {
 
 const encoder = new TextEncoder();
 
+/** Uint8Array.prototype.toBase64 (ES2026), which TypeScript's es2024 lib does not declare. */
+type Base64Bytes = Uint8Array & { toBase64(options: { alphabet: "base64url"; omitPadding: boolean }): string };
+
+/**
+ * Native in every runtime that knows wrangler.toml's compatibility date; a few µs a token cheaper than btoa over
+ * a byte string (bench/assertion-sign.mjs).
+ */
 function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]!);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return (bytes as Base64Bytes).toBase64({ alphabet: "base64url", omitPadding: true });
 }
 
 /**
@@ -143,7 +148,7 @@ async function importKeys({ signing, previous }: AssertionKeys): Promise<Importe
     try {
       return (await importJWK(part === "public" ? key.publicJwk : { ...key.publicJwk, d: key.d! }, key.alg)) as CryptoKey;
     } catch {
-      throw new ConfigError(variable, `is not a ${key.alg} key WebCrypto accepts`);
+      throw new ConfigError(variable, `is not a key WebCrypto accepts for ${key.alg}`);
     }
   };
   const published: Record<string, string>[] = [];
@@ -169,10 +174,13 @@ async function importKeys({ signing, previous }: AssertionKeys): Promise<Importe
     const variable = "ASSERTION_SIGNING_KEY_PREVIOUS";
     await importKey(variable, previous, "public");
     const kid = await kidOf(previous);
-    if (kid !== signingKid) published.push({ ...previous.publicJwk, kid, alg: previous.alg, use: "sig" });
-    // Else the same key set twice is already published; two keys under one kid would leave a verifier guessing.
-    else if (JSON.stringify(previous.publicJwk) !== JSON.stringify(signing!.publicJwk)) {
-      throw new ConfigError(variable, "has the kid of ASSERTION_SIGNING_KEY but is another key");
+    if (kid === signingKid) {
+      // The same key set twice is published once; two keys under one kid would leave a verifier guessing.
+      if (JSON.stringify(previous.publicJwk) !== JSON.stringify(signing!.publicJwk)) {
+        throw new ConfigError(variable, "has the kid of ASSERTION_SIGNING_KEY but is another key");
+      }
+    } else {
+      published.push({ ...previous.publicJwk, kid, alg: previous.alg, use: "sig" });
     }
   }
   return { signer, jwks: JSON.stringify({ keys: published }) };

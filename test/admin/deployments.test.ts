@@ -70,6 +70,7 @@ describe("deployments", () => {
     [{ origin: { url: "https://example.com", headers: { "Bad Name": "x" } } }, "origin.headers.Bad Name"],
     [{ origin: { url: "https://example.com", headers: { "X-A": "line\r\nInjected: 1" } } }, "origin.headers.X-A"],
     [{ origin: { url: "https://example.com", headers: { Connection: "close" } } }, "origin.headers.Connection"],
+    [{ origin: { url: "https://example.com", headers: { "Keygate-Assertion": "forged" } } }, "origin.headers.Keygate-Assertion"],
     [{ origin: { url: "https://example.com" }, allowed_paths: ["v1/chat"] }, "allowed_paths[0]"],
     [{ origin: { url: "https://example.com" }, allowed_paths: ["/v1/*/x"] }, "allowed_paths[0]"],
     [{ origin: { url: "https://example.com" }, auth_enabled: "yes" }, "auth_enabled"],
