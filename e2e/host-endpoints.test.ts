@@ -42,7 +42,8 @@ describe("host-based URLs through wrangler dev", () => {
       slug: "chat",
       origin: { url: keygate.originUrl },
     });
-    expect(deployment.url).toBe(`https://chat.acme.${SUFFIX}`);
+    // The scheme and port of the management request: what a client of this local keygate can call.
+    expect(deployment.url).toBe(`http://chat.acme.${SUFFIX}:${new URL(keygate.url).port}`);
     const { key } = await admin<{ key: string }>(keygate, "POST", "/projects/acme/keys", { name: "k", scopes: ["acme/chat"] });
 
     const byHost = await get("/v1/models", `chat.acme.${SUFFIX}`, key);

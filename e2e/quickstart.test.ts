@@ -32,7 +32,7 @@ describe("README quick start", () => {
       object: "deployment",
       slug: "chat",
       model: "demo-model",
-      origin: { url: keygate.originUrl, header_names: [] },
+      origin: { url: keygate.originUrl, header_names: [], assertion: false },
       url: `${keygate.url}/endpoint/demo/chat`,
     }));
 

@@ -201,10 +201,17 @@ export function deploymentView(row: DeploymentRow, projectSlug: string, urlOf: U
 const definedOnly = <T extends object>(fields: T): Partial<T> =>
   Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<T>;
 
+/**
+ * Both forms keep the scheme and port of the management request, so the `url` a local `npm start` shows
+ * (`http://…:8787`) is one a client there can call, and a deployed keygate's is `https://…` on the default port.
+ */
 function workerBase(c: Context<AppBindings>): UrlOf {
   const suffix = c.get("config").endpointHostSuffix;
-  if (suffix !== null) return (project, deployment) => `https://${deployment}.${project}.${suffix}`;
-  const origin = new URL(c.req.url).origin;
+  const { origin, protocol, port } = new URL(c.req.url);
+  if (suffix !== null) {
+    const at = port === "" ? "" : `:${port}`;
+    return (project, deployment) => `${protocol}//${deployment}.${project}.${suffix}${at}`;
+  }
   return (project, deployment) => `${origin}/endpoint/${project}/${deployment}`;
 }
 
