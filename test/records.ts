@@ -1,5 +1,6 @@
 /** The decision's plain-data inputs for the pure suites (no Worker runtime): one home for their defaults. */
-import type { DeploymentRecord, RequestFacts } from "../src/authz/types";
+import { compileConditions } from "../src/authz/conditions";
+import type { Conditions, DeploymentRecord, KeyRecord, RequestFacts } from "../src/authz/types";
 
 /** A deployment with auth on, only its public endpoint open, no kill switch, no assertion. */
 export function deploymentRecord(overrides: Partial<DeploymentRecord> = {}): DeploymentRecord {
@@ -33,6 +34,24 @@ export function requestFacts(overrides: Partial<RequestFacts> = {}): RequestFact
     country: "DE",
     asn: 13335,
     userAgent: "Terraform/1.9.0",
+    ...overrides,
+  };
+}
+
+/** A live standalone key of project `acme` with full access, linked to `dep_1`, under `conditions`. */
+export function keyRecord(overrides: Partial<KeyRecord> = {}, conditions: Conditions = {}): KeyRecord {
+  return {
+    id: "key_1",
+    projectId: "prj_1",
+    projectSlug: "acme",
+    allDeployments: false,
+    deploymentIds: new Set(["dep_1"]),
+    permissionSet: "InferenceFullAccess",
+    application: null,
+    expiresAt: null,
+    revokedAt: null,
+    secretRetireAt: null,
+    conditions: compileConditions(conditions),
     ...overrides,
   };
 }

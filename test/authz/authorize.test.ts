@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { compileConditions } from "../../src/authz/conditions";
 import { authorize, evaluateConditions } from "../../src/authz/authorize";
-import type { Conditions, DeploymentRecord, KeyRecord, RequestFacts } from "../../src/authz/types";
-import { deploymentRecord, requestFacts } from "../records";
+import type { Conditions, DeploymentRecord, RequestFacts } from "../../src/authz/types";
+import { deploymentRecord, keyRecord, requestFacts } from "../records";
 
 const NOW = Date.UTC(2025, 5, 1, 12);
 
@@ -10,22 +10,7 @@ const deployment: DeploymentRecord = deploymentRecord();
 
 const facts: RequestFacts = requestFacts();
 
-function makeKey(overrides: Partial<KeyRecord> = {}, conditions: Conditions = {}): KeyRecord {
-  return {
-    id: "key_1",
-    projectId: "prj_1",
-    projectSlug: "acme",
-    allDeployments: false,
-    deploymentIds: new Set(["dep_1"]),
-    permissionSet: "InferenceFullAccess",
-    application: null,
-    expiresAt: null,
-    revokedAt: null,
-    secretRetireAt: null,
-    conditions: compileConditions(conditions),
-    ...overrides,
-  };
-}
+const makeKey = keyRecord;
 
 type Input = Parameters<typeof authorize>[0];
 const SECRET = { kind: "secret", secret: "ik_live_placeholder" } as const;

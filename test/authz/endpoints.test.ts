@@ -9,27 +9,13 @@ import { compileConditions } from "../../src/authz/conditions";
 import type { Conditions, DeploymentRecord, KeyRecord, RequestFacts, RuleRecord } from "../../src/authz/types";
 import { callerOf, verifiedCertificate } from "../../src/gateway/arrival";
 import { targetOfHost } from "../../src/gateway/handle";
-import { deploymentRecord, requestFacts } from "../records";
+import { deploymentRecord, keyRecord, requestFacts } from "../records";
 
 const NOW = Date.UTC(2026, 11, 2);
 const FINGERPRINT = "a".repeat(64);
 
-function key(conditions: Conditions = {}, extra: Partial<KeyRecord> = {}): KeyRecord {
-  return {
-    id: "key_1",
-    projectId: "prj_1",
-    projectSlug: "acme",
-    allDeployments: true,
-    deploymentIds: new Set(),
-    permissionSet: "InferenceFullAccess",
-    application: null,
-    expiresAt: null,
-    revokedAt: null,
-    secretRetireAt: null,
-    conditions: compileConditions(conditions),
-    ...extra,
-  };
-}
+const key = (conditions: Conditions = {}, extra: Partial<KeyRecord> = {}) =>
+  keyRecord({ allDeployments: true, deploymentIds: new Set(), ...extra }, conditions);
 
 const PRIVATE_ON = { privateEnabled: true };
 const binding = requestFacts({ endpoint: "private" });

@@ -7,26 +7,14 @@ import { authorize } from "../../src/authz/authorize";
 import { compileConditions } from "../../src/authz/conditions";
 import { permits, type PermissionSet } from "../../src/authz/permission-sets";
 import type { Conditions, DeploymentRecord, KeyRecord, RuleRecord } from "../../src/authz/types";
-import { deploymentRecord, requestFacts } from "../records";
+import { deploymentRecord, keyRecord, requestFacts } from "../records";
 
 const NOW = Date.UTC(2026, 11, 1, 12);
 const ALL_PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/v1/models/*"];
 
 const deployment = (allowedPaths = ALL_PATHS, id = "dep_1"): DeploymentRecord => deploymentRecord({ id, slug: id, allowedPaths });
 
-const baseKey: KeyRecord = {
-  id: "key_1",
-  projectId: "prj_1",
-  projectSlug: "acme",
-  allDeployments: true,
-  deploymentIds: new Set(),
-  permissionSet: "InferenceFullAccess",
-  application: null,
-  expiresAt: null,
-  revokedAt: null,
-  secretRetireAt: null,
-  conditions: compileConditions({}),
-};
+const baseKey: KeyRecord = keyRecord({ allDeployments: true, deploymentIds: new Set() });
 
 const standalone = (permissionSet: PermissionSet, conditions: Conditions = {}): KeyRecord => ({
   ...baseKey,
