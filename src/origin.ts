@@ -27,14 +27,17 @@ export const HOP_BY_HOP: readonly string[] = [
   "proxy-authorization",
 ];
 
+/** keygate's signed word to the origin (gateway/assertion.ts): only keygate ever sets it. */
+export const ASSERTION_HEADER = "keygate-assertion";
+
 /**
- * Header names an origin header may not use: they would break the message framing or the connection. The admin API
- * refuses them at write time; the gateway skips them too, so a bad row cannot corrupt a request.
+ * Header names an origin header may not use: they would break the message framing or the connection, or pass for
+ * keygate's own assertion. The admin API refuses them at write time; the gateway skips them too, so a bad row cannot
+ * corrupt a request.
  */
 export function isReservedOriginHeader(name: string): boolean {
   const lower = name.toLowerCase();
-  // keygate-assertion: only keygate's own signature may travel under that name (gateway/assertion.ts).
-  return HOP_BY_HOP.includes(lower) || lower === "host" || lower === "content-length" || lower === "keygate-assertion";
+  return HOP_BY_HOP.includes(lower) || lower === "host" || lower === "content-length" || lower === ASSERTION_HEADER;
 }
 
 const PRIVATE_SUFFIXES = [".localhost", ".local", ".internal", ".lan", ".home.arpa", ".intranet", ".corp"];
@@ -90,7 +93,7 @@ export function checkOriginHeaders(headers: Record<string, string>): { param: st
   for (const name of names) {
     const param = `origin.headers.${name}`;
     if (!HEADER_NAME.test(name)) return { param, error: "is not a valid header name" };
-    if (isReservedOriginHeader(name)) return { param, error: "is managed by the connection and cannot be set" };
+    if (isReservedOriginHeader(name)) return { param, error: "is managed by the connection or by keygate and cannot be set" };
     if (seen.has(name.toLowerCase())) return { param, error: "is given twice (header names are case-insensitive)" };
     seen.add(name.toLowerCase());
     const value = headers[name] ?? "";

@@ -82,6 +82,9 @@ const KEY_CHECKS: readonly Check[] = [
   ({ key, now }) => (key.expiresAt !== null && now >= key.expiresAt ? deny("expired_api_key", "expired", key) : null),
   ({ key, projectSlug }) => (key.projectSlug !== projectSlug ? deny("project_scope_mismatch", "other_project", key) : null),
   ({ key, deployment }) => (deployment === null ? deny("not_found", "unknown_deployment", key) : null),
+  // An endpoint that is off answers exactly as an unknown deployment does; only the log's reason tells them apart.
+  ({ key, deployment, facts }) =>
+    deployment !== null && !endpointOpen(deployment, facts.endpoint) ? deny("not_found", "endpoint_disabled", key) : null,
   ({ key, deployment }) => (deployment?.projectSuspended ? suspended(key) : null),
 ];
 
@@ -118,18 +121,18 @@ function applicationChecks({ key, deployment, facts, now }: KnownKey): Denial | 
   return null;
 }
 
-/**
- * Check 7. A standalone key: its permission set. An application key: the first covering rule whose permission set
- * allows the request and whose conditions hold wins; when none does, the first such rule's failed condition is the
- * answer, and when no covering rule's set allows the request at all, 403 scope_insufficient.
- */
-const GRANTED: Granted = { granted: true };
-
 interface Granted {
   granted: true;
   rule?: RuleRef;
 }
 
+const GRANTED: Granted = { granted: true };
+
+/**
+ * Check 7. A standalone key: its permission set. An application key: the first covering rule whose permission set
+ * allows the request and whose conditions hold wins; when none does, the first such rule's failed condition is the
+ * answer, and when no covering rule's set allows the request at all, 403 scope_insufficient.
+ */
 function permission(known: KnownKey, path: string): Denial | Granted {
   const { key, deployment, method, facts, now } = known;
   if (key.application === null) {
@@ -174,10 +177,8 @@ export function authorize(input: AuthorizeInput): Decision {
   const { credential, facts } = input;
   const early = preflight(input.method, facts);
   if (early !== null) return early;
-  // An endpoint that is off answers exactly as an unknown deployment does; only the log's reason tells them apart.
-  const found = input.deployment;
-  const deployment = found !== null && endpointOpen(found, facts.endpoint) ? found : null;
-  if (deployment !== found) input = { ...input, deployment: null };
+  // Where the request arrived, the deployment is open, or as good as unknown (the key checks say which).
+  const deployment = input.deployment !== null && endpointOpen(input.deployment, facts.endpoint) ? input.deployment : null;
   if (deployment !== null) {
     const certificate = certificateCheck(deployment, facts);
     if (certificate !== null) return certificate;
@@ -191,12 +192,13 @@ export function authorize(input: AuthorizeInput): Decision {
     }
     const { key } = input;
     if (key === null) return deny("invalid_api_key", "unknown_key");
+    const withKey: KnownKeyInput = { ...input, key };
     for (const check of KEY_CHECKS) {
-      const denial = check({ ...input, key });
-      if (denial !== null) return denial.reason === "unknown_deployment" && found !== null ? { ...denial, reason: "endpoint_disabled" } : denial;
+      const denial = check(withKey);
+      if (denial !== null) return denial;
     }
-    // The checks above denied an unknown deployment.
-    known = { ...input, key, deployment: deployment as DeploymentRecord };
+    // The checks above denied an unknown deployment and a closed endpoint.
+    known = { ...withKey, deployment: deployment as DeploymentRecord };
     const denial = key.application === null ? standaloneChecks(known) : applicationChecks(known);
     if (denial !== null) return denial;
   }

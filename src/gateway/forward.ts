@@ -11,7 +11,8 @@ import type { DeploymentRecord } from "../authz/types";
 import type { AssertionKeys } from "../config";
 import { ApiError } from "../errors";
 import { signedAssertion } from "./assertion";
-import { ASSERTION_HEADER, downstreamHeaders, upstreamHeaders } from "./headers";
+import { ASSERTION_HEADER } from "../origin";
+import { downstreamHeaders, upstreamHeaders } from "./headers";
 import { upstreamBody } from "./request-body";
 
 export interface ForwardOptions {

@@ -51,10 +51,11 @@ export interface EndpointContext {
 
 function factsOf(request: Request, arrival: Arrival): RequestFacts {
   const cf = request.cf as IncomingRequestCfProperties | undefined;
+  const mtls = arrival.endpoint === "private" && arrival.via === "mtls" ? arrival : null;
   return {
     endpoint: arrival.endpoint,
-    viaPrivateHostname: arrival.endpoint === "private" && arrival.via === "mtls",
-    clientCert: arrival.endpoint === "private" && arrival.via === "mtls" ? arrival.certificate : null,
+    viaPrivateHostname: mtls !== null,
+    clientCert: mtls?.certificate ?? null,
     clientIp: request.headers.get("cf-connecting-ip"),
     country: typeof cf?.country === "string" ? cf.country : null,
     asn: typeof cf?.asn === "number" ? cf.asn : null,

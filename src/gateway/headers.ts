@@ -3,7 +3,7 @@
  * sees the client's content headers and the deployment's own credentials, never the client's credentials, cookies,
  * connection-level headers, or claims about the client's address that the client could have forged.
  */
-import { HOP_BY_HOP, isReservedOriginHeader } from "../origin";
+import { ASSERTION_HEADER, HOP_BY_HOP, isReservedOriginHeader } from "../origin";
 
 /** The client's credentials for keygate (docs/api.md, "Data plane"): the origin gets its own from origin headers. */
 const CLIENT_CREDENTIALS = ["authorization", "x-api-key", "cookie"];
@@ -43,9 +43,6 @@ const OVERRIDES = [
   "x-http-method",
   "x-method-override",
 ];
-
-/** keygate's signed word to the origin (assertion.ts); only keygate sets it. */
-export const ASSERTION_HEADER = "keygate-assertion";
 
 /**
  * What keygate itself tells the origin: a client's copy would be a forgery that an origin checking only the header's

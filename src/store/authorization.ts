@@ -11,7 +11,7 @@
  * leaves here as a StoreError (503 store_unavailable on the wire), never as a record the decision could allow on.
  */
 import { compileConditions } from "../authz/conditions";
-import { isPermissionSet } from "../authz/permission-sets";
+import { isPermissionSet, type PermissionSet } from "../authz/permission-sets";
 import type { Conditions, DeploymentRecord, KeyRecord, RuleRecord } from "../authz/types";
 import { toMillis } from "../time";
 import { first } from "./db";
@@ -137,15 +137,19 @@ function deploymentOf(row: AuthRow): DeploymentRecord | null {
 function keyOf(row: AuthRow): KeyRecord | null {
   if (row.k_id === null) return null;
   const application = row.k_application_id === null ? null : { id: row.k_application_id, rules: rulesOf(row.k_rules) };
-  // A standalone key must carry a known permission set; anything else is a corrupt row (fail closed).
-  if (application === null && !isPermissionSet(row.k_permission_set)) throw new Error("stored permission_set is not known");
+  let permissionSet: PermissionSet | null = null;
+  if (application === null) {
+    // A standalone key must carry a known permission set; anything else is a corrupt row (fail closed).
+    if (!isPermissionSet(row.k_permission_set)) throw new Error("stored permission_set is not known");
+    permissionSet = row.k_permission_set;
+  }
   return {
     id: row.k_id,
     projectId: row.k_project_id ?? "",
     projectSlug: row.k_project_slug ?? "",
     allDeployments: row.k_all_deployments === 1,
     deploymentIds: new Set(JSON.parse(row.k_links ?? "[]") as string[]),
-    permissionSet: application === null && isPermissionSet(row.k_permission_set) ? row.k_permission_set : null,
+    permissionSet,
     application,
     expiresAt: toMillis(row.k_expires_at),
     revokedAt: toMillis(row.k_revoked_at),

@@ -6,7 +6,7 @@
 import type { PermissionSet } from "../authz/permission-sets";
 import type { SecretHash } from "../secrets/hash";
 import { auditIfChangedStatement, auditStatement, type AuditContext } from "./audit";
-import { all, batch, changes, first, setClause } from "./db";
+import { all, batch, changes, first, namesAField, setClause } from "./db";
 
 export interface KeyRow {
   id: string;
@@ -167,8 +167,7 @@ export async function updateKey(
   audit: AuditContext,
 ): Promise<void> {
   const set = setClause(fields);
-  const update =
-    set.values.length === 0
+  const update = !namesAField(fields)
       ? []
       : [db.prepare(`UPDATE api_keys SET ${set.sql} WHERE id = ? AND project_id = ?`).bind(...set.values, keyId, projectId)];
   const relink =
