@@ -47,8 +47,11 @@ export interface Variables {
   /** Parsed once per isolate (src/config.ts). */
   config: Config;
   principal: Principal;
-  /** Set when a handler starts a store write: the answer then waits out the authorization lease. */
-  wrote?: boolean;
+  /**
+   * The project a handler starts a store write to: the answer then reports its revision and waits out the
+   * authorization lease.
+   */
+  wrote?: string;
 }
 
 export interface AppBindings {

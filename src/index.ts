@@ -24,6 +24,7 @@ import {
 import { UsageRecorder } from "./gateway/usage";
 import { logLine } from "./log";
 import { requestIdFor } from "./request-id";
+import { REVISION_HEADER } from "./revision";
 import { AuthCache } from "./store/auth-cache";
 
 export function createWorker(deps: Deps) {
@@ -73,6 +74,7 @@ export function createWorker(deps: Deps) {
       outcome.reason ??= apiError.code;
       error = internalReason(apiError);
     }
+    if (outcome.revision !== undefined) response.headers.set(REVISION_HEADER, String(outcome.revision));
     // One line per request: the denial's reason, or a 5xx's internal cause, rather than a second line.
     logLine({
       msg: "endpoint",

@@ -6,6 +6,8 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import type { ZodError } from "zod";
 import { waitOutLeases } from "../store/lease";
+import { projectRevision } from "../store/projects";
+import { REVISION_HEADER } from "../revision";
 import type { AppBindings, Deps } from "../env";
 import { ApiError } from "../errors";
 import { accessVerifier } from "./access";
@@ -76,11 +78,18 @@ export function adminApp(deps: Deps) {
       },
     }),
   );
-  // A write that can change what a data-plane request may do answers only once every cached read that could
-  // still hold the old state has expired (src/store/lease.ts): the next request sees the change.
+  // A write answers only once every cached read that could still hold the old state has expired
+  // (src/store/lease.ts): the next request sees the change. It reports the project's revision read after the commit
+  // (its own, or later), and the wait starts once that read has returned, so every write the reported revision
+  // includes is waited out too: a request that starts after this answer carries at least that revision.
   app.use("*", async (c, next) => {
     await next();
-    if (c.get("wrote")) await waitOutLeases(c.get("config").leaseMs);
+    const written = c.get("wrote");
+    if (written !== undefined) {
+      const revision = await projectRevision(c.env.DB, written).catch(() => null); // the write stands either way
+      await waitOutLeases(c.get("config").leaseMs);
+      if (revision !== null) c.header(REVISION_HEADER, String(revision));
+    }
     // Admin answers carry secrets (once) and tenant data: never cache them anywhere.
     c.header("cache-control", "no-store");
   });

@@ -90,7 +90,7 @@ applications.openapi(
       created_at: now,
       updated_at: now,
     };
-    await unlessTaken(insertApplication(c.env.DB, row, auditContext(c)), taken(body.name), "name");
+    await unlessTaken(insertApplication(c.env.DB, row, auditContext(c, project.id)), taken(body.name), "name");
     return c.json(applicationView(row, project.slug), 201);
   },
 );
@@ -136,7 +136,7 @@ applications.openapi(
     const project = await projectFor(c, params.project, "write");
     const current = await applicationOrThrow(c.env.DB, project, params.application_id);
     const patch = c.req.valid("json");
-    const write = updateApplication(c.env.DB, project.id, current.id, patch, isoNow(), auditContext(c));
+    const write = updateApplication(c.env.DB, project.id, current.id, patch, isoNow(), auditContext(c, project.id));
     await stillThere(write, gone(current.id), taken(patch.name ?? current.name));
     return c.json(applicationView(await applicationOrThrow(c.env.DB, project, current.id), project.slug), 200);
   },
@@ -153,7 +153,7 @@ applications.openapi(
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");
     const row = await applicationOrThrow(c.env.DB, project, params.application_id);
-    await stillThere(deleteApplication(c.env.DB, project.id, row.id, isoNow(), auditContext(c)), gone(row.id));
+    await stillThere(deleteApplication(c.env.DB, project.id, row.id, isoNow(), auditContext(c, project.id)), gone(row.id));
     return c.json(applicationView(row, project.slug), 200);
   },
 );

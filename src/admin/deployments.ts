@@ -269,7 +269,7 @@ deployments.openapi(
       updated_at: now,
     };
     const taken = `The deployment slug '${body.slug}' is taken in this project.`;
-    await unlessTaken(insertDeployment(c.env.DB, row, auditContext(c)), taken, "slug");
+    await unlessTaken(insertDeployment(c.env.DB, row, auditContext(c, project.id)), taken, "slug");
     return c.json(deploymentView(row, project.slug, workerBase(c)), 201);
   },
 );
@@ -329,7 +329,7 @@ deployments.openapi(
       fields.origin_url = origin.url;
       fields.origin_headers = origin.headers;
     }
-    if (!(await updateDeployment(c.env.DB, project.id, current.id, fields, isoNow(), auditContext(c)))) {
+    if (!(await updateDeployment(c.env.DB, project.id, current.id, fields, isoNow(), auditContext(c, project.id)))) {
       // Nothing was written: the deployment is gone, or another write meanwhile left this one turning off the last
       // enabled endpoint.
       await deploymentOrThrow(c.env.DB, project.id, params.deployment);
@@ -351,7 +351,7 @@ deployments.openapi(
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");
     const row = await deploymentOrThrow(c.env.DB, project.id, params.deployment);
-    await deleteDeployment(c.env.DB, project.id, row.id, auditContext(c));
+    await deleteDeployment(c.env.DB, project.id, row.id, auditContext(c, project.id));
     return c.json(deploymentView(row, project.slug, workerBase(c)), 200);
   },
 );

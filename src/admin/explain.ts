@@ -109,7 +109,7 @@ explain.openapi(
         deployment: body.deployment,
         policy_id: decision.rule?.policyId ?? null,
         rule_index: decision.rule?.index ?? null,
-        revision: records.revision,
+        revision: records.project?.revision ?? null,
       },
       200,
     );

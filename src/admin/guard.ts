@@ -30,12 +30,13 @@ export function requireRoot(c: Context<AppBindings>, what: string): void {
 }
 
 /**
- * Who is writing, for the audit event every store write records. Asking for it marks the request as a write, so
- * its answer waits out the authorization lease (src/store/lease.ts) whatever happens after the commit — even a
- * failed re-read that turns the answer into a 503 must not let a request that follows it see the old state.
+ * Who is writing, for the audit event every store write records. Asking for it marks the request as a write to
+ * `projectId`, so its answer reports that project's revision and waits out the authorization lease
+ * (src/store/lease.ts) whatever happens after the commit — even a failed re-read that turns the answer into a 503
+ * must not let a request that follows it see the old state.
  */
-export function auditContext(c: Context<AppBindings>): AuditContext {
-  c.set("wrote", true);
+export function auditContext(c: Context<AppBindings>, projectId: string): AuditContext {
+  c.set("wrote", projectId);
   return { actor: c.get("principal").actor, requestId: c.get("requestId") };
 }
 

@@ -63,7 +63,7 @@ keyLinks.openapi(
         `This key belongs to application '${key.application_id}' and has no scopes of its own; add the deployment to a rule of its policies.`,
       );
     }
-    await linkKey(c.env.DB, project.id, key.id, deployment.id, auditContext(c));
+    await linkKey(c.env.DB, project.id, key.id, deployment.id, auditContext(c, project.id));
     return c.json(keyView(await keyOrThrow(c.env.DB, project, key.id), project.slug), 200);
   },
 );
@@ -87,7 +87,7 @@ keyLinks.openapi(
       );
     }
     if (!linked) throw new ApiError("not_found", "This key is not linked to this deployment.");
-    await unlinkKey(c.env.DB, project.id, key.id, deployment.id, auditContext(c));
+    await unlinkKey(c.env.DB, project.id, key.id, deployment.id, auditContext(c, project.id));
     return c.json(keyView(await keyOrThrow(c.env.DB, project, key.id), project.slug), 200);
   },
 );

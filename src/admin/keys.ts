@@ -187,7 +187,7 @@ keys.openapi(
       permission_set: applicationId === null ? (body.permission_set ?? DEFAULT_PERMISSION_SET) : null,
     };
     const hash = await hashSecret(secret, c.get("config").keyPepper);
-    if (!(await insertKey(c.env.DB, row, hash, scopes.deploymentIds, auditContext(c)))) throw unknownApplication();
+    if (!(await insertKey(c.env.DB, row, hash, scopes.deploymentIds, auditContext(c, project.id)))) throw unknownApplication();
     return c.json({ ...keyView(await keyOrThrow(c.env.DB, project, row.id), project.slug), key: secret }, 201);
   },
 );
@@ -251,7 +251,7 @@ keys.openapi(
       fields.all_deployments = scopes.allDeployments ? 1 : 0;
       deploymentIds = scopes.deploymentIds;
     }
-    await updateKey(c.env.DB, project.id, current.id, fields, deploymentIds, auditContext(c));
+    await updateKey(c.env.DB, project.id, current.id, fields, deploymentIds, auditContext(c, project.id));
     return c.json(keyView(await keyOrThrow(c.env.DB, project, current.id), project.slug), 200);
   },
 );
@@ -269,7 +269,7 @@ keys.openapi(
     const current = await keyOrThrow(c.env.DB, project, params.key_id);
     const row = await revokedView(
       current,
-      (at) => revokeKey(c.env.DB, project.id, current.id, at, auditContext(c)),
+      (at) => revokeKey(c.env.DB, project.id, current.id, at, auditContext(c, project.id)),
       () => keyOrThrow(c.env.DB, project, current.id),
     );
     return c.json(keyView(row, project.slug), 200);
@@ -303,7 +303,7 @@ keys.openapi(
       startOf(secret),
       isoNow(now),
       retireAt,
-      auditContext(c),
+      auditContext(c, project.id),
     );
     if (!rolled) throw revoked;
     return c.json({ ...keyView(await keyOrThrow(c.env.DB, project, current.id), project.slug), key: secret }, 201);

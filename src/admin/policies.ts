@@ -176,7 +176,7 @@ policies.openapi(
       created_at: now,
       updated_at: now,
     };
-    const write = insertPolicy(c.env.DB, row, rules, MAX_POLICIES_PER_APPLICATION, auditContext(c));
+    const write = insertPolicy(c.env.DB, row, rules, MAX_POLICIES_PER_APPLICATION, auditContext(c, project.id));
     if (!(await unlessTaken(write, taken(body.name), "name"))) {
       // Nothing was written: say which of the two guards stopped it.
       const exists = (await getApplication(c.env.DB, project.id, body.application_id)) !== null;
@@ -238,7 +238,7 @@ policies.openapi(
     const patch = c.req.valid("json");
     const rules = patch.rules === undefined ? null : await resolveRules(c.env.DB, project, patch.rules);
     const fields = { name: patch.name, description: patch.description };
-    const write = updatePolicy(c.env.DB, project.id, current.id, fields, rules, isoNow(), auditContext(c));
+    const write = updatePolicy(c.env.DB, project.id, current.id, fields, rules, isoNow(), auditContext(c, project.id));
     await stillThere(write, gone(current.id), taken(patch.name ?? current.name));
     return c.json(policyView(await policyOrThrow(c.env.DB, project, current.id), project.slug), 200);
   },
@@ -255,7 +255,7 @@ policies.openapi(
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");
     const row = await policyOrThrow(c.env.DB, project, params.policy_id);
-    await stillThere(deletePolicy(c.env.DB, project.id, row.id, auditContext(c)), gone(row.id));
+    await stillThere(deletePolicy(c.env.DB, project.id, row.id, auditContext(c, project.id)), gone(row.id));
     return c.json(policyView(row, project.slug), 200);
   },
 );

@@ -48,7 +48,7 @@ projects.openapi(
     requireRoot(c, "create projects");
     const body = c.req.valid("json");
     const row: ProjectRow = { id: newId("prj"), slug: body.slug, name: body.name ?? body.slug, suspended: 0, created_at: isoNow() };
-    await unlessTaken(insertProject(c.env.DB, row, auditContext(c)), `The project slug '${body.slug}' is taken.`, "slug");
+    await unlessTaken(insertProject(c.env.DB, row, auditContext(c, row.id)), `The project slug '${body.slug}' is taken.`, "slug");
     return c.json(projectView(row), 201);
   },
 );
@@ -91,7 +91,7 @@ projects.openapi(
     // that leaked is often why a project was suspended).
     if (suspended === false && project.suspended === 1) requireRoot(c, "resume a suspended project");
     const fields = { name, suspended: suspended === undefined ? undefined : suspended ? 1 : 0 };
-    await updateProject(c.env.DB, project, fields, auditContext(c));
+    await updateProject(c.env.DB, project, fields, auditContext(c, project.id));
     const next = { ...project, name: name ?? project.name, suspended: fields.suspended ?? project.suspended };
     return c.json(projectView(next), 200);
   },
@@ -106,7 +106,7 @@ projects.openapi(
   }),
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "write");
-    await deleteProject(c.env.DB, project.id, auditContext(c));
+    await deleteProject(c.env.DB, project.id, auditContext(c, project.id));
     return c.json(projectView(project), 200);
   },
 );

@@ -92,7 +92,7 @@ tokens.openapi(
       created_at: isoNow(),
       created_by: principal.actor,
     };
-    const inserted = await insertToken(c.env.DB, row, await hashSecret(secret, c.get("config").keyPepper), auditContext(c));
+    const inserted = await insertToken(c.env.DB, row, await hashSecret(secret, c.get("config").keyPepper), auditContext(c, project.id));
     // The token making this request was revoked while it ran: its children go with it, so this one is not made.
     if (!inserted) throw new ApiError("invalid_api_key");
     return c.json({ ...tokenView(row, project.slug), token: secret }, 201);
@@ -132,7 +132,7 @@ tokens.openapi(
     const current = await tokenOrThrow(c.env.DB, project.id, params.token_id);
     const row = await revokedView(
       current,
-      (at) => revokeToken(c.env.DB, project.id, current.id, at, auditContext(c)),
+      (at) => revokeToken(c.env.DB, project.id, current.id, at, auditContext(c, project.id)),
       () => tokenOrThrow(c.env.DB, project.id, current.id),
     );
     return c.json(tokenView(row, project.slug), 200);

@@ -95,6 +95,9 @@ const endpointOpen = (d: DeploymentRecord, endpoint: Endpoint) => (endpoint === 
 /** The API-key auth toggle of the endpoint the request arrived on. */
 const authOn = (d: DeploymentRecord, endpoint: Endpoint) => (endpoint === "public" ? d.authEnabled : d.privateAuthEnabled);
 
+/** Whether this endpoint of the deployment answers anyone, key or not: open, with its auth toggle off. */
+export const openWithoutKey = (d: DeploymentRecord, endpoint: Endpoint) => endpointOpen(d, endpoint) && !authOn(d, endpoint);
+
 /**
  * A request to the private hostname arrives with the fingerprint of a certificate the edge verified (the gateway
  * refused it otherwise); a deployment that lists fingerprints accepts only those.

@@ -6,13 +6,14 @@
  * Every rule is in authorize() (src/authz/authorize.ts); a denial comes back as a value and leaves as the
  * contract's error; a failing store throws and the origin is never called (fail closed).
  */
-import { authorize, preflight } from "../authz/authorize";
+import { authorize, openWithoutKey, preflight } from "../authz/authorize";
 import { readDataPlaneCredential } from "../authz/credential";
-import type { Denial, RequestFacts } from "../authz/types";
+import type { Decision, Denial, Endpoint, RequestFacts } from "../authz/types";
 import type { Config } from "../config";
 import type { Deps, Env } from "../env";
-import { ApiError } from "../errors";
+import { ApiError, ERROR_CODES } from "../errors";
 import type { AuthCache } from "../store/auth-cache";
+import type { AuthRecords } from "../store/authorization";
 import { forwardToOrigin } from "./forward";
 import { enforceRateLimit } from "./rate-limit";
 import type { Arrival } from "./arrival";
@@ -38,6 +39,8 @@ export interface GatewayOutcome {
   endpoint: "public" | "private";
   /** Who called through the PrivateEndpoint service binding, as its `props` name it. */
   caller?: string;
+  /** The project revision the answer reports (`keygate-revision`), when the contract lets it say one. */
+  revision?: number;
 }
 
 export interface EndpointContext {
@@ -93,6 +96,18 @@ export function targetOfHost(hostname: string, pathname: string, suffix: string)
   return { project: labels[1]!, deployment: labels[0]!, rest: pathname === "/" ? "" : pathname };
 }
 
+/**
+ * The revision that decided the request, for a caller the project knows: the key's project's when the key belongs
+ * to the URL's project, the project's when this endpoint of the deployment needs no key. Null for a 401 (it would tell
+ * an anonymous caller that the project exists) and for a key of another project.
+ */
+function decidedRevision({ key, deployment, project, keyProject }: AuthRecords, decision: Decision, endpoint: Endpoint) {
+  if (project === null || (!decision.ok && ERROR_CODES[decision.code].status === 401)) return null;
+  if (key !== null && decision.keyId === key.id) return keyProject?.projectId === project.projectId ? keyProject.revision : null;
+  if (deployment !== null && decision.keyId === null && openWithoutKey(deployment, endpoint)) return project.revision;
+  return null;
+}
+
 /** A denial leaves as the contract's error; its reason goes to the log line. */
 function deny(denial: Denial, outcome: GatewayOutcome): never {
   outcome.reason = denial.reason;
@@ -120,7 +135,8 @@ export async function handleEndpoint(
   const now = Date.now();
   const credential = readDataPlaneCredential(request.headers);
   const secret = credential.kind === "secret" ? credential.secret : null;
-  const { deployment, key } = await state.authCache.records(env.DB, config, target.project, target.deployment, secret, now);
+  const records = await state.authCache.records(env.DB, config, target.project, target.deployment, secret, now, ctx);
+  const { deployment, key } = records;
   const decision = authorize({
     credential,
     key,
@@ -132,6 +148,8 @@ export async function handleEndpoint(
     now,
   });
   outcome.keyId = decision.keyId;
+  const revision = decidedRevision(records, decision, facts.endpoint);
+  if (revision !== null) outcome.revision = revision;
   if (!decision.ok) deny(decision, outcome);
   if (decision.keyId !== null) {
     await enforceRateLimit(env.KEY_RATE_LIMITER, config.rateLimitPeriodS, decision.keyId, requestId);

@@ -14,7 +14,7 @@ import { compileConditions } from "../authz/conditions";
 import { isPermissionSet, type PermissionSet } from "../authz/permission-sets";
 import type { Conditions, DeploymentRecord, KeyRecord, RuleRecord } from "../authz/types";
 import { toMillis } from "../time";
-import { first } from "./db";
+import { all, first } from "./db";
 import { StoreError, storeErrorOf } from "./errors";
 
 /**
@@ -52,6 +52,8 @@ interface AuthRow {
   k_application_id: string | null;
   k_rules: string | null;
   s_retire_at: string | null;
+  k_revision: number | null;
+  dp_id: string | null;
   revision: number | null;
 }
 
@@ -83,8 +85,8 @@ SELECT
   (SELECT json_group_array(kd.deployment_id) FROM api_key_deployments kd WHERE kd.key_id = k.id) AS k_links,
   k.permission_set AS k_permission_set, k.application_id AS k_application_id,
   CASE WHEN k.application_id IS NULL THEN NULL ELSE ${RULES} END AS k_rules,
-  s.retire_at AS s_retire_at,
-  dp.revision AS revision
+  s.retire_at AS s_retire_at, kp.revision AS k_revision,
+  dp.id AS dp_id, dp.revision AS revision
 FROM (SELECT 1) AS base
 LEFT JOIN projects dp ON dp.slug = ?1
 LEFT JOIN deployments d ON d.project_id = dp.id AND d.slug = ?2
@@ -100,15 +102,24 @@ LEFT JOIN api_keys k ON k.id = s.key_id`);
 const EXPLAIN_QUERY = authQuery(`LEFT JOIN api_keys k ON k.id = ?3 AND k.project_id = dp.id
 LEFT JOIN api_key_secrets s ON 0`);
 
+/** A project's revision as one read saw it (src/store/revisions.ts). */
+export interface ProjectRevision {
+  projectId: string;
+  revision: number;
+}
+
+/**
+ * The records, each with the revision of its own project in the same snapshot: the revision is what the cache
+ * re-validates them by, and what the data plane's `keygate-revision` header reports.
+ */
 export interface AuthRecords {
   deployment: DeploymentRecord | null;
   /** null: no hashes were given, or none is known. */
   key: KeyRecord | null;
-}
-
-/** Records with the revision of the URL's project in the same snapshot (null when there is no such project). */
-export interface RevisedRecords extends AuthRecords {
-  revision: number | null;
+  /** The URL's project; null when there is no such project (the deployment is null then too). */
+  project: ProjectRevision | null;
+  /** The key's project (the URL's, unless the key belongs to another); null when there is no key. */
+  keyProject: ProjectRevision | null;
 }
 
 function deploymentOf(row: AuthRow): DeploymentRecord | null {
@@ -205,7 +216,7 @@ export function loadExplainRecords(
   projectSlug: string,
   deploymentSlug: string,
   keyId: string,
-): Promise<RevisedRecords> {
+): Promise<AuthRecords> {
   return read(db, EXPLAIN_QUERY, projectSlug, deploymentSlug, keyId);
 }
 
@@ -215,13 +226,36 @@ async function read(
   projectSlug: string,
   deploymentSlug: string,
   keyArg: string,
-): Promise<RevisedRecords> {
+): Promise<AuthRecords> {
   try {
     const statement = db.prepare(sql).bind(projectSlug, deploymentSlug, keyArg);
     const row = await withinTimeout(first<AuthRow>(statement), STORE_TIMEOUT_MS);
-    if (!row) return { deployment: null, key: null, revision: null };
+    if (!row) return { deployment: null, key: null, project: null, keyProject: null };
     // A row that does not parse (corrupt JSON, a stored CIDR that is not canonical) is a store fault too.
-    return { deployment: deploymentOf(row), key: keyOf(row), revision: row.revision };
+    const key = keyOf(row);
+    return {
+      deployment: deploymentOf(row),
+      key,
+      project: row.dp_id === null ? null : { projectId: row.dp_id, revision: row.revision ?? 0 },
+      keyProject: key === null ? null : { projectId: key.projectId, revision: row.k_revision ?? 0 },
+    };
+  } catch (err) {
+    throw storeErrorOf(err);
+  }
+}
+
+const REVISIONS_QUERY = "SELECT id, revision FROM projects WHERE id IN (SELECT value FROM json_each(?1))";
+
+/**
+ * The revision of each of these projects, in one small query: what the cache re-validates everything it holds by.
+ * A project that no longer exists is absent from the answer.
+ * @throws StoreError, as every read of the data plane
+ */
+export async function loadRevisions(db: D1Database, projectIds: string[]): Promise<Map<string, number>> {
+  try {
+    const statement = db.prepare(REVISIONS_QUERY).bind(JSON.stringify(projectIds));
+    const rows = await withinTimeout(all<{ id: string; revision: number }>(statement), STORE_TIMEOUT_MS);
+    return new Map(rows.map((row) => [row.id, row.revision]));
   } catch (err) {
     throw storeErrorOf(err);
   }

@@ -15,6 +15,12 @@ export function getProjectBySlug(db: D1Database, slug: string) {
   return first<ProjectRow>(db.prepare("SELECT * FROM projects WHERE slug = ?").bind(slug));
 }
 
+/** The project's revision now (src/store/revisions.ts); null when the project is gone. */
+export async function projectRevision(db: D1Database, id: string): Promise<number | null> {
+  const row = await first<{ revision: number }>(db.prepare("SELECT revision FROM projects WHERE id = ?").bind(id));
+  return row?.revision ?? null;
+}
+
 /** `onlyId` restricts the list to one project (what a management token may see). */
 export function listProjects(db: D1Database, afterId: string | null, limit: number, onlyId: string | null) {
   return all<ProjectRow>(
@@ -26,14 +32,18 @@ export function listProjects(db: D1Database, afterId: string | null, limit: numb
   );
 }
 
+/**
+ * A new project starts above every revision any project has had: a slug deleted and created again must not report a
+ * revision lower than one its callers already saw. A project's revision counts at most its own audit events, which
+ * are never deleted, so their total is a bound (read once per project creation).
+ */
 export async function insertProject(db: D1Database, row: ProjectRow, audit: AuditContext): Promise<void> {
   await batch(db, [
-    db.prepare("INSERT INTO projects (id, slug, name, created_at) VALUES (?, ?, ?, ?)").bind(
-      row.id,
-      row.slug,
-      row.name,
-      row.created_at,
-    ),
+    db
+      .prepare(
+        "INSERT INTO projects (id, slug, name, created_at, revision) VALUES (?, ?, ?, ?, (SELECT COUNT(*) FROM audit_events))",
+      )
+      .bind(row.id, row.slug, row.name, row.created_at),
     auditStatement(db, row.id, audit, "project.create", row.id),
   ]);
 }
