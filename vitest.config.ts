@@ -11,6 +11,7 @@ const UNIT_TESTS = [
   "test/secrets/**/*.test.ts",
   "test/config/**/*.test.ts",
   "test/time/**/*.test.ts",
+  "test/store/revisions.test.ts",
   "test/gateway/headers.test.ts",
   "test/gateway/model-pin.test.ts",
   "test/fuzz/**/*.test.ts",

@@ -214,6 +214,8 @@ export async function expectError(response: Response, status: number, code: stri
   expect(response.headers.get("x-request-id")).toBeTruthy();
   if (status === 401) expect(response.headers.get("www-authenticate")).toMatch(/^Bearer\b/);
   else expect(response.headers.get("www-authenticate")).toBeNull();
+  // A 401 never tells an anonymous caller that a project exists (docs/api.md, "Revision").
+  if (status === 401) expect(response.headers.get("keygate-revision")).toBeNull();
   return body;
 }
 

@@ -80,13 +80,15 @@ export function adminApp(deps: Deps) {
   );
   // A write answers only once every cached read that could still hold the old state has expired
   // (src/store/lease.ts): the next request sees the change. It reports the project's revision read after the commit
-  // (its own, or later), and the wait starts once that read has returned, so every write the reported revision
+  // (its own, or a later one), and the wait starts once that read has returned, so every write the reported revision
   // includes is waited out too: a request that starts after this answer carries at least that revision.
   app.use("*", async (c, next) => {
     await next();
     const written = c.get("wrote");
     if (written !== undefined) {
-      const revision = await projectRevision(c.env.DB, written).catch(() => null); // the write stands either way
+      // Reported on a successful write only: an error (a token revoked while its write ran) tells nothing.
+      const succeeded = c.res.status < 400;
+      const revision = succeeded ? await projectRevision(c.env.DB, written).catch(() => null) : null;
       await waitOutLeases(c.get("config").leaseMs);
       if (revision !== null) c.header(REVISION_HEADER, String(revision));
     }
