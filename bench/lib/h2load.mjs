@@ -60,7 +60,7 @@ export async function warmUp(request, { concurrency, requests }) {
  * in flight per connection. `around("start")` and `around("end")` run right before and after h2load, so CPU can
  * be sampled around exactly the measured requests; their results come back as `start` and `end`.
  */
-export async function measure(request, { concurrency, duration, requests, logFile, around = () => {} }) {
+export async function measure(request, { concurrency, duration, requests, logFile, around = () => {}, slowerThanMs = null }) {
   const amount = duration ? ["-D", String(duration)] : ["-n", String(requests)];
   const start = around("start");
   const out = await h2load([...amount, "-c", String(concurrency), `--log-file=${logFile}`, ...requestArgs(request)]);
@@ -84,6 +84,8 @@ export async function measure(request, { concurrency, duration, requests, logFil
     requests: latenciesUs.length,
     unanswered: errored + timeouts,
     statuses,
+    // How many requests took at least `slowerThanMs` (the far-D1 targets: a request that waited for the store).
+    ...(slowerThanMs === null ? {} : { slower: latenciesUs.filter((us) => us >= slowerThanMs * 1000).length }),
     ...latencySummary(latenciesUs),
     start,
     end,

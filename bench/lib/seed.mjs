@@ -104,7 +104,7 @@ export function makeSeed({ keys, pepper, originUrl, project = "bench", deploymen
   const rows = [];
   for (let i = 0; i < keys; i++) {
     const secret = i === 0 ? known : newSecret();
-    rows.push({ id: newId("key"), start: secret.slice(0, 12), hash: hashSecret(secret, pepper) });
+    rows.push({ id: newId("key"), secret, start: secret.slice(0, 12), hash: hashSecret(secret, pepper) });
   }
   const allowed = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/v1/models/*"];
   return { now, project, deployment, projectId, deploymentId, signedDeployment, signedDeploymentId, known, application, rows,

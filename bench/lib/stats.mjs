@@ -21,12 +21,14 @@ export function round(value, digits = 3) {
   return Math.round(value * f) / f;
 }
 
-/** p50, p99 and mean in milliseconds of per-request latencies in microseconds (sorted in place). */
+/** p50, p99, p99.9, max and mean in milliseconds of per-request latencies in microseconds (sorted in place). */
 export function latencySummary(latenciesUs) {
   latenciesUs.sort((a, b) => a - b);
   return {
     p50_ms: percentile(latenciesUs, 50) / 1000,
     p99_ms: percentile(latenciesUs, 99) / 1000,
+    p999_ms: percentile(latenciesUs, 99.9) / 1000,
+    max_ms: latenciesUs[latenciesUs.length - 1] / 1000,
     mean_ms: latenciesUs.reduce((a, b) => a + b, 0) / latenciesUs.length / 1000,
   };
 }
