@@ -20,7 +20,7 @@ import { lookupHashes } from "../secrets/hash";
 import { loadAuthRecords, type AuthRecords, type ProjectRevision } from "./authorization";
 import { BoundedMap } from "./bounded-map";
 import { LeaseCache } from "./lease";
-import { ProjectTrust } from "./revisions";
+import { ProjectTrust, type ProjectChanges } from "./revisions";
 
 /** What a read depends on, from the request's configuration. */
 export interface ReadOptions {
@@ -32,7 +32,8 @@ export interface ReadOptions {
 /** A record with the project revision it was read under. */
 interface Held<V> {
   value: V;
-  project: ProjectRevision;
+  projectId: string;
+  revision: number;
 }
 
 export class AuthCache {
@@ -44,7 +45,7 @@ export class AuthCache {
 
   /** @param maxEntries most deployments and keys held; unknown keys and projects get a tenth of that */
   constructor(maxEntries: number) {
-    this.trust = new ProjectTrust(maxEntries);
+    this.trust = new ProjectTrust(maxEntries, (projectId, changes) => this.dropChanged(projectId, changes));
     this.deployments = new BoundedMap(maxEntries);
     this.keys = new BoundedMap(maxEntries);
     this.unknownProjects = new LeaseCache(Math.ceil(maxEntries / 10));
@@ -69,10 +70,14 @@ export class AuthCache {
   ): Promise<AuthRecords> {
     const deploymentKey = `${projectSlug}/${deploymentSlug}`;
     if (leaseMs > 0) {
-      // A record whose trust has ended is read again in full: one query either way, and it renews every record of
-      // its project read at the same revision (revisions.ts).
-      const cached = this.lookup(deploymentKey, secret, now);
-      if (cached !== null) {
+      let cached = this.lookup(deploymentKey, secret, now);
+      if (cached === "stale") {
+        // Held, but its project's trust has ended (or moved on): one small query renews or drops it, and everything
+        // else held. Should it fail, or not vouch for these records, they are read in full below.
+        await this.trust.validate(db, leaseMs, now).catch(() => {});
+        cached = this.lookup(deploymentKey, secret, now);
+      }
+      if (cached !== null && cached !== "stale") {
         this.refreshAhead(db, leaseMs, now, ctx, cached);
         return cached;
       }
@@ -81,57 +86,100 @@ export class AuthCache {
     const hashes = secret === null ? [] : await lookupHashes(secret, keyPepper);
     const sentAt = Date.now();
     const records = await loadAuthRecords(db, projectSlug, deploymentSlug, hashes);
-    if (leaseMs > 0) this.keep(deploymentKey, secret, records, sentAt, leaseMs);
+    if (leaseMs > 0 && this.keep(deploymentKey, secret, records, sentAt, leaseMs)) {
+      // D1 is past what this isolate holds: learn what changed, so records read now can be cached again.
+      ctx.waitUntil(this.validateInBackground(db, leaseMs, now));
+    }
     return records;
   }
 
-  /** Both halves of the request's records from the cache, or null when either must be read. */
-  private lookup(deploymentKey: string, secret: string | null, now: number): AuthRecords | null {
+  /**
+   * Both halves of the request's records from the cache; `stale` when a half is held but not trusted now (a validation
+   * may bring it back); null when a half must be read.
+   */
+  private lookup(deploymentKey: string, secret: string | null, now: number): AuthRecords | "stale" | null {
     const deployment = this.held(this.deployments, deploymentKey, now);
+    const project = deployment === "stale" ? null : (deployment?.project ?? null);
     if (deployment === undefined && this.unknownProjects.get(deploymentKey, now) !== true) return null;
     const key = secret === null ? undefined : this.held(this.keys, secret, now);
     if (secret !== null && key === undefined && this.unknownKeys.get(secret, now) !== true) return null;
+    if (deployment === "stale" || key === "stale") return "stale";
     return {
       deployment: deployment?.value ?? null,
       key: key?.value ?? null,
-      project: deployment?.project ?? null,
+      project,
       keyProject: key?.project ?? null,
     };
   }
 
-  /** The entry, if its project's revision still vouches for it at `now`; one known to be stale is dropped. */
-  private held<V>(map: BoundedMap<Held<V>>, key: string, now: number): Held<V> | undefined {
+  /**
+   * The entry with its project's current revision, if that revision vouches for it at `now`; `stale` when it is held
+   * but not vouched for now; undefined when it is not held (one the project has dropped is deleted).
+   */
+  private held<V>(
+    map: BoundedMap<Held<V>>,
+    key: string,
+    now: number,
+  ): { value: V; project: ProjectRevision } | "stale" | undefined {
     const entry = map.get(key);
     if (entry === undefined) return undefined;
-    const { projectId, revision } = entry.project;
-    if (this.trust.trusts(projectId, revision, now)) return entry;
-    if (this.trust.superseded(projectId, revision)) map.delete(key);
+    const project = this.trust.trusts(entry.projectId, entry.revision, now);
+    if (project !== null) return { value: entry.value, project };
+    if (!this.trust.superseded(entry.projectId, entry.revision)) return "stale";
+    map.delete(key);
     return undefined;
   }
 
-  /** Caches what a full read sent at `sentAt` returned, each half under its own project's revision. */
-  private keep(deploymentKey: string, secret: string | null, records: AuthRecords, sentAt: number, lease: number): void {
+  /**
+   * Caches what a full read sent at `sentAt` returned, each half under its own project's revision.
+   * @returns whether a project was found past the revision held for it
+   */
+  private keep(deploymentKey: string, secret: string | null, records: AuthRecords, sentAt: number, lease: number): boolean {
     const { project, keyProject } = records;
+    let behind = false;
     if (project === null) this.unknownProjects.set(deploymentKey, true, sentAt, lease);
-    else if (this.trust.observe(project.projectId, project.revision, sentAt, lease)) {
-      this.deployments.set(deploymentKey, { project, value: records.deployment });
+    else {
+      const observed = this.trust.observe(project.projectId, project.revision, sentAt, lease);
+      if (observed === "cache") this.deployments.set(deploymentKey, { value: records.deployment, ...project });
+      behind ||= observed === "behind";
     }
-    if (secret === null) return;
+    if (secret === null) return behind;
     if (records.key === null || keyProject === null) this.unknownKeys.set(secret, true, sentAt, lease);
-    else if (this.trust.observe(keyProject.projectId, keyProject.revision, sentAt, lease)) {
-      this.keys.set(secret, { project: keyProject, value: records.key });
+    else {
+      const observed = this.trust.observe(keyProject.projectId, keyProject.revision, sentAt, lease);
+      if (observed === "cache") this.keys.set(secret, { value: records.key, ...keyProject });
+      behind ||= observed === "behind";
+    }
+    return behind;
+  }
+
+  /** Drops what a run of a project's events touched (revisions.ts decides the reach of each event). */
+  private dropChanged(projectId: string, changes: ProjectChanges): void {
+    if (changes.keyIds.size > 0 || changes.applicationKeys) {
+      this.keys.deleteWhere(
+        (held) =>
+          held.projectId === projectId &&
+          (changes.keyIds.has(held.value.id) || (changes.applicationKeys && held.value.application !== null)),
+      );
+    }
+    if (changes.deploymentIds.size > 0) {
+      // A deployment created or renamed may be one a "no such deployment" entry was about.
+      this.deployments.deleteWhere(
+        (held) => held.projectId === projectId && (held.value === null || changes.deploymentIds.has(held.value.id)),
+      );
     }
   }
 
   /** Starts the validation in the background when a project this request used is close to the end of its trust. */
   private refreshAhead(db: D1Database, lease: number, now: number, ctx: ExecutionContext, records: AuthRecords): void {
     const due = [records.project, records.keyProject].some((p) => p !== null && this.trust.due(p.projectId, now, lease));
-    if (!due) return;
-    ctx.waitUntil(
-      this.trust.validate(db, lease, now).catch((err: unknown) => {
-        // Nothing was renewed: trust ends on time, and the next request reads D1 (failing closed if it is down).
-        logLine({ level: "error", msg: "revision check failed", error: String(err) });
-      }),
-    );
+    if (due) ctx.waitUntil(this.validateInBackground(db, lease, now));
+  }
+
+  private validateInBackground(db: D1Database, lease: number, now: number): Promise<void> {
+    return this.trust.validate(db, lease, now).catch((err: unknown) => {
+      // Nothing was renewed: trust ends on time, and the next request reads D1 (failing closed if it is down).
+      logLine({ level: "error", msg: "revision check failed", error: String(err) });
+    });
   }
 }

@@ -244,18 +244,58 @@ async function read(
   }
 }
 
-const REVISIONS_QUERY = "SELECT id, revision FROM projects WHERE id IN (SELECT value FROM json_each(?1))";
+/** An audit event after a revision an isolate holds: what a management write changed. */
+export interface RevisionEvent {
+  revision: number;
+  action: string;
+  target: string;
+}
+
+/** A held project as D1 has it now: its revision, and the events since the one held (null: too many, or none needed). */
+export interface ProjectNow {
+  revision: number;
+  events: RevisionEvent[] | null;
+}
 
 /**
- * The revision of each of these projects, in one small query: what the cache re-validates everything it holds by.
- * A project that no longer exists is absent from the answer.
+ * ?1: JSON `[[project_id, held_revision], …]`; ?2: the most events worth listing. Events come only for a project whose
+ * revision moved by at most ?2 (beyond that the isolate drops the project anyway), from the same snapshot as the
+ * revision itself.
+ */
+const PROJECTS_NOW_QUERY = `
+SELECT p.id AS id, p.revision AS revision,
+  CASE WHEN p.revision = h.held OR p.revision - h.held > ?2 OR p.revision < h.held THEN NULL ELSE
+    (SELECT json_group_array(json_array(e.revision, e.action, e.target)) FROM audit_events e
+      WHERE e.project_id = p.id AND e.revision > h.held AND e.revision <= p.revision)
+  END AS events
+FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS held FROM json_each(?1)) AS h
+JOIN projects p ON p.id = h.id`;
+
+/**
+ * What changed in each of these projects since the revision the isolate holds, in one small query: what the cache
+ * re-validates everything it holds by. A project that no longer exists is absent from the answer.
  * @throws StoreError, as every read of the data plane
  */
-export async function loadRevisions(db: D1Database, projectIds: string[]): Promise<Map<string, number>> {
+export async function loadProjectsNow(
+  db: D1Database,
+  held: [projectId: string, revision: number][],
+  maxEvents: number,
+): Promise<Map<string, ProjectNow>> {
   try {
-    const statement = db.prepare(REVISIONS_QUERY).bind(JSON.stringify(projectIds));
-    const rows = await withinTimeout(all<{ id: string; revision: number }>(statement), STORE_TIMEOUT_MS);
-    return new Map(rows.map((row) => [row.id, row.revision]));
+    const statement = db.prepare(PROJECTS_NOW_QUERY).bind(JSON.stringify(held), maxEvents);
+    const rows = await withinTimeout(all<{ id: string; revision: number; events: string | null }>(statement), STORE_TIMEOUT_MS);
+    return new Map(
+      rows.map((row) => {
+        const events = row.events === null ? null : (JSON.parse(row.events) as [number, string, string][]);
+        return [
+          row.id,
+          {
+            revision: row.revision,
+            events: events?.map(([revision, action, target]) => ({ revision, action, target })) ?? null,
+          },
+        ];
+      }),
+    );
   } catch (err) {
     throw storeErrorOf(err);
   }

@@ -30,6 +30,11 @@ export class BoundedMap<V> {
     this.entries.delete(key);
   }
 
+  /** Deletes every entry whose value matches: a full pass, for what is rare (a write's changes arriving). */
+  deleteWhere(matches: (value: V) => boolean): void {
+    for (const [key, value] of this.entries) if (matches(value)) this.entries.delete(key);
+  }
+
   keys(): IterableIterator<string> {
     return this.entries.keys();
   }

@@ -1,32 +1,107 @@
 /**
  * Project revisions: how an isolate keeps everything it has cached trusted with one small query per lease, however
- * many keys it holds.
+ * many keys it holds, and loses only what a write touched.
  *
- * Every management write raises its project's revision in the same transaction as the change (the trigger in
- * migrations/0003_iam.sql, on the audit event every write records), so between two instants at which a project's
- * revision reads the same, nothing of that project changed. Each cached record remembers the revision it was read
- * under, read in the same statement as the record (one snapshot). Then:
+ * Every management write raises its project's revision in the same transaction as the change, once per audit event,
+ * and stamps the event with the revision it made (the trigger in migrations/0005_revision_events.sql). So between two
+ * instants at which a project's revision reads the same, nothing of that project changed; and when it reads R' where
+ * the isolate held R, the events R+1…R' are exactly what changed. Each cached record remembers the revision it was read
+ * under, read in the same statement as the record (one snapshot). A project's trust is `{revision, validFrom,
+ * trustedUntil}`: a record read at r may decide a request that started at `now` while validFrom ≤ r ≤ revision and
+ * now < trustedUntil. Then:
  *
- *   - A read sent at `sentAt` that sees project P at revision R proves every record of P read at R still true at an
- *     instant after sentAt: records at R are trusted until sentAt + lease, exactly as if each had been re-read then
- *     (the rule of lease.ts, unchanged). That read may be a full decision read or the small validation below.
- *   - A read that sees R' > R proves the records at R stale: they are never used again.
- *   - A read that sees R' < R (sent before a read that returned first) is older than what the isolate knows: its
- *     records are used for the request that read them, never cached.
+ *   - A read sent at `sentAt` that sees the project at the held revision proves every record held for it still true
+ *     at an instant after sentAt: trust extends to sentAt + lease, exactly as if each had been re-read then (the rule
+ *     of lease.ts, unchanged). That read may be a full decision read or the small validation below.
+ *   - A validation that sees R' > R comes with the events R+1…R' from the same snapshot. The records those events
+ *     touched are dropped; every other record was still true at that instant, so the project moves to R' with the
+ *     others kept and trusted until sentAt + lease. Events that are not exactly R+1…R' (too many, or written before
+ *     the migration), or one whose reach is not known record by record, drop the whole project (validFrom = R').
+ *   - A full read that sees a revision other than the held one is used for its own request and never cached: older,
+ *     it may predate a change already applied; newer, the changes in between are not known yet (a validation is
+ *     started to learn them).
  *
- * Validation is `SELECT id, revision FROM projects WHERE id IN (…)` over every project the isolate trusts, so D1
- * load grows with isolates, not with keys. Refresh-ahead: a request served from the cache whose project's trust ends
- * within the refresh margin starts that validation in the background (ctx.waitUntil), so a key in steady use never
- * waits for D1; the request itself is decided by the trust it already had. Nothing is trusted past sentAt + lease of
- * the latest read that saw its revision.
+ * Validation asks D1 for every project the isolate has used lately, in one query, so D1 load grows with isolates,
+ * not with keys. Refresh-ahead: a request served from the cache whose project's trust ends within the refresh margin
+ * starts that validation in the background (ctx.waitUntil), so a key in steady use never waits for D1; the request
+ * itself is decided by the trust it already had. Nothing is trusted past sentAt + lease of the latest read that
+ * vouched for it.
  */
-import { loadRevisions } from "./authorization";
+import type { ProjectRevision, RevisionEvent } from "./authorization";
+import { loadProjectsNow } from "./authorization";
 import { BoundedMap } from "./bounded-map";
 
+/** What a run of events changed in one project, for the cache to drop (the `changed` callback). */
+export interface ProjectChanges {
+  /** Every record of the project: a change whose reach is not known record by record. */
+  whole: boolean;
+  /** Keys whose own rows changed (updated, revoked, rolled, linked, unlinked). */
+  keyIds: Set<string>;
+  /** Deployments whose rows changed; with any of them, every "no such deployment" the project holds too. */
+  deploymentIds: Set<string>;
+  /** An application or policy changed: every application key of the project. */
+  applicationKeys: boolean;
+}
+
+/** Beyond this many events since the held revision, the whole project is dropped (they are not even read). */
+export const MAX_EVENTS = 64;
+
+/** A project not used for this long is not validated any more; its records are read again when next needed. */
+const IDLE_MS = 60_000;
+
+/** What each audit action can change in the cached records (src/store/*: every write and its event). */
+function reachOf(changes: ProjectChanges, { action, target }: RevisionEvent): void {
+  switch (action) {
+    case "key.create": // a new key: nothing cached can be it (unknown secrets are never renewed, lease.ts)
+    case "token.create":
+    case "token.revoke": // management tokens are not data-plane records
+      return;
+    case "key.update":
+    case "key.revoke":
+    case "key.roll":
+    case "key.link":
+    case "key.unlink":
+      changes.keyIds.add(target);
+      return;
+    case "deployment.create":
+    case "deployment.update":
+    case "deployment.delete":
+      // A deleted deployment's id may stay in keys' and rules' links: ids are never reused, so it decides nothing.
+      changes.deploymentIds.add(target);
+      return;
+    case "application.create":
+    case "application.update":
+    case "application.delete":
+    case "policy.create":
+    case "policy.update":
+    case "policy.delete":
+      changes.applicationKeys = true;
+      return;
+    default: // project.* and anything not listed: fail safe
+      changes.whole = true;
+  }
+}
+
+/** The changes the events R+1…R' make, or null when they are not exactly those events. */
+export function changesOf(held: number, revision: number, events: RevisionEvent[] | null): ProjectChanges | null {
+  if (events === null || events.length !== revision - held) return null;
+  const sorted = [...events].sort((a, b) => a.revision - b.revision);
+  if (sorted.some((event, i) => event.revision !== held + 1 + i)) return null;
+  const changes: ProjectChanges = { whole: false, keyIds: new Set(), deploymentIds: new Set(), applicationKeys: false };
+  for (const event of sorted) reachOf(changes, event);
+  return changes;
+}
+
 interface Trust {
-  revision: number;
+  /** The revision records are proven true at, and what the answer reports: shared by every hit. */
+  current: ProjectRevision;
+  /** The oldest revision a record may have been read at and still be trusted. */
+  validFrom: number;
   trustedUntil: number;
 }
+
+/** What a full read's revision means for caching its records. */
+export type Observed = "cache" | "skip" | "behind";
 
 export class ProjectTrust {
   private readonly projects: BoundedMap<Trust>;
@@ -34,35 +109,44 @@ export class ProjectTrust {
   /** The last validation's round trip: the refresh margin covers twice that, so it ends before trust does. */
   private roundTripMs = 0;
 
-  constructor(capacity: number) {
+  /** @param changed drops the cached records a run of events touched, before the project moves past them */
+  constructor(
+    capacity: number,
+    private readonly changed: (projectId: string, changes: ProjectChanges) => void,
+  ) {
     this.projects = new BoundedMap(capacity);
   }
 
-  /** Whether a record read at `revision` of `projectId` may decide a request that started at `now`. */
-  trusts(projectId: string, revision: number, now: number): boolean {
+  /**
+   * The project's current revision when a record read at `revision` may decide a request that started at `now`:
+   * what the answer reports. Null when it may not.
+   */
+  trusts(projectId: string, revision: number, now: number): ProjectRevision | null {
     const trust = this.projects.get(projectId);
-    return trust !== undefined && trust.revision === revision && now < trust.trustedUntil;
+    if (trust === undefined || now >= trust.trustedUntil) return null;
+    return revision >= trust.validFrom && revision <= trust.current.revision ? trust.current : null;
   }
 
-  /** Whether a record read at `revision` is known to be stale: its project has moved on, or is gone. */
+  /** Whether a record read at `revision` can never be trusted again: its project has dropped it. */
   superseded(projectId: string, revision: number): boolean {
     const trust = this.projects.get(projectId);
-    return trust !== undefined && trust.revision > revision;
+    return trust !== undefined && revision < trust.validFrom;
   }
 
   /**
-   * What a read sent at `sentAt` saw of one project.
-   * @returns whether records read at this revision may be cached (false: the isolate already knows a newer one)
+   * What a full read sent at `sentAt` saw of one project: `cache` its records (at the held revision, which the read
+   * renews, or the project's first), `skip` them (older than held), or `behind` (newer: validate to learn what changed).
    */
-  observe(projectId: string, revision: number, sentAt: number, lease: number): boolean {
+  observe(projectId: string, revision: number, sentAt: number, lease: number): Observed {
     const trust = this.projects.get(projectId);
-    if (trust === undefined || revision > trust.revision) {
-      this.projects.set(projectId, { revision, trustedUntil: sentAt + lease });
-      return true;
+    if (trust === undefined) {
+      this.projects.set(projectId, { current: { projectId, revision }, validFrom: revision, trustedUntil: sentAt + lease });
+      return "cache";
     }
-    if (revision < trust.revision) return false;
+    if (revision < trust.current.revision) return "skip";
+    if (revision > trust.current.revision) return "behind";
     trust.trustedUntil = Math.max(trust.trustedUntil, sentAt + lease);
-    return true;
+    return "cache";
   }
 
   /** Whether the project's trust ends within the refresh margin, and no validation is on its way. */
@@ -74,35 +158,52 @@ export class ProjectTrust {
   }
 
   /**
-   * Re-validates, in one query, every project still trusted at `now`. A project whose trust has ended is forgotten:
-   * its records are read again in full when a request needs them (which renews the project). One validation at a
-   * time: a call while one is on its way shares it.
+   * Re-validates, in one query, every project used within the last minute. One validation at a time: a call while
+   * one is on its way shares it.
    * @throws StoreError when the store fails (nothing is renewed then)
    */
   validate(db: D1Database, lease: number, now: number): Promise<void> {
     if (this.inFlight !== null) return this.inFlight;
-    const projectIds: string[] = [];
+    const held: [string, number][] = [];
     for (const id of [...this.projects.keys()]) {
       const trust = this.projects.get(id);
-      if (trust !== undefined && now < trust.trustedUntil) projectIds.push(id);
+      if (trust !== undefined && now < trust.trustedUntil + IDLE_MS) held.push([id, trust.current.revision]);
       else this.projects.delete(id);
     }
-    if (projectIds.length === 0) return Promise.resolve();
-    const validation = this.run(db, lease, projectIds).finally(() => {
+    if (held.length === 0) return Promise.resolve();
+    const validation = this.run(db, lease, held).finally(() => {
       this.inFlight = null;
     });
     this.inFlight = validation;
     return validation;
   }
 
-  private async run(db: D1Database, lease: number, projectIds: string[]): Promise<void> {
+  private async run(db: D1Database, lease: number, held: [string, number][]): Promise<void> {
     const sentAt = Date.now();
-    const revisions = await loadRevisions(db, projectIds);
+    const now = await loadProjectsNow(db, held, MAX_EVENTS);
     this.roundTripMs = Date.now() - sentAt;
-    for (const id of projectIds) {
-      const revision = revisions.get(id);
-      if (revision === undefined) this.projects.delete(id); // deleted: nothing of it is trusted again
-      else this.observe(id, revision, sentAt, lease);
+    for (const [id, heldRevision] of held) {
+      const trust = this.projects.get(id);
+      // Moved on meanwhile (dropped, or made anew by a full read): this answer is about a state no longer held.
+      if (trust === undefined || trust.current.revision !== heldRevision) continue;
+      const project = now.get(id);
+      if (project === undefined) {
+        this.projects.delete(id); // deleted: nothing of it is trusted again
+        continue;
+      }
+      const trustedUntil = Math.max(trust.trustedUntil, sentAt + lease);
+      if (project.revision === heldRevision) {
+        trust.trustedUntil = trustedUntil;
+        continue;
+      }
+      const changes = changesOf(heldRevision, project.revision, project.events);
+      if (changes === null || changes.whole) {
+        this.projects.set(id, { current: { projectId: id, revision: project.revision }, validFrom: project.revision, trustedUntil });
+        continue;
+      }
+      // In this order, with no await between: nothing touched is ever trusted at the new revision.
+      this.changed(id, changes);
+      this.projects.set(id, { current: { projectId: id, revision: project.revision }, validFrom: trust.validFrom, trustedUntil });
     }
   }
 }

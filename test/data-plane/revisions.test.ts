@@ -30,7 +30,8 @@ import {
 const LEASE_MS = 300;
 const { origin } = recordingOrigin();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const isValidation = (sql: string) => /^SELECT id, revision FROM projects/.test(sql.trim());
+/** The revisions query of src/store/authorization.ts (loadProjectsNow). */
+const isValidation = (sql: string) => sql.includes("JOIN projects p ON p.id = h.id");
 const isFullRead = (sql: string) => sql.includes("FROM (SELECT 1) AS base");
 
 /** A Worker of its own, a data env with the lease and a DB that counts, and an admin env with the same lease. */
@@ -195,6 +196,80 @@ describe("validation", () => {
     expect((await get()).status).toBe(200); // still trusted; its refresh-ahead fails in the background
     await sleep(LEASE_MS * 0.3);
     await expectError(await get(), 503, "store_unavailable");
+  });
+});
+
+describe("a write drops only what it touched", () => {
+  /** Two keys of one project warmed on a Worker of their own, kept in use across a write made meanwhile. */
+  async function twoKeys() {
+    const f = await fixture();
+    const other = await createKey(f.project.slug, [`${f.project.slug}/${f.deployment.slug}`]);
+    const s = setup();
+    const use = (token: string) => s.get(f.path, token);
+    for (const token of [f.key.key, other.key]) expect((await use(token)).status).toBe(200);
+    expect(s.fullReads()).toBe(2);
+    return { f, other, s, use };
+  }
+
+  /** Keeps both keys in use while `write` runs and for a lease after it: validation sees the write's events. */
+  async function whileInUse(use: (token: string) => Promise<Response>, tokens: string[], write: () => Promise<{ status: number }>) {
+    let writing = true;
+    const traffic = (async () => {
+      while (writing) {
+        for (const token of tokens) await (await use(token)).body?.cancel();
+        await sleep(10);
+      }
+    })();
+    const written = await write();
+    writing = false;
+    await traffic;
+    expect(written.status).toBeLessThan(300);
+  }
+
+  it("a revoke: the revoked key is denied next request, the project's other key is still served from memory", async () => {
+    const { f, other, s, use } = await twoKeys();
+    await keepUsing(() => use(other.key), LEASE_MS);
+    await whileInUse(use, [other.key], () => admin("DELETE", `/projects/${f.project.slug}/keys/${f.key.id}`, undefined, undefined, s.control));
+    await expectError(await use(f.key.key), 401, "invalid_api_key");
+    const before = s.fullReads();
+    await keepUsing(() => use(other.key), LEASE_MS);
+    expect(s.fullReads() - before).toBe(0);
+  });
+
+  it("creating keys costs the keys in use nothing", async () => {
+    const { f, other, s, use } = await twoKeys();
+    for (let i = 0; i < 3; i++) {
+      await whileInUse(use, [f.key.key, other.key], () =>
+        admin("POST", `/projects/${f.project.slug}/keys`, { name: `new ${i}`, scopes: [`${f.project.slug}/*`] }, undefined, s.control),
+      );
+    }
+    await keepUsing(() => use(other.key), LEASE_MS);
+    expect(s.fullReads()).toBe(2);
+    expect(s.validations()).toBeGreaterThanOrEqual(3);
+  });
+
+  it("a deployment created under a slug held as unknown is served next request", async () => {
+    const f = await fixture();
+    const s = setup();
+    const slug = `later-${Date.now().toString(36)}`;
+    const later = `/endpoint/${f.project.slug}/${slug}`;
+    await keepUsing(() => s.get(f.path, f.key.key), LEASE_MS);
+    await expectError(await s.get(later, f.key.key), 404, "not_found");
+    await whileInUse((token) => s.get(later, token), [f.key.key], () =>
+      admin("POST", `/projects/${f.project.slug}/deployments`, { slug, origin: { url: "https://origin.example.com" } }, undefined, s.control),
+    );
+    // The key is not linked to it: the answer is the key's scope, no longer "no such deployment".
+    await expectError(await s.get(later, f.key.key), 403, "scope_insufficient");
+  });
+
+  it("events missing after the held revision (a change made by hand) drop the whole project", async () => {
+    const { f, other, s, use } = await twoKeys();
+    await keepUsing(() => use(other.key), LEASE_MS / 2);
+    await env.DB.prepare("UPDATE projects SET revision = revision + 1 WHERE id = ?").bind(f.project.id).run();
+    await sleep(LEASE_MS);
+    await keepUsing(() => use(other.key), LEASE_MS);
+    expect((await use(f.key.key)).status).toBe(200);
+    expect(s.fullReads()).toBe(4); // both keys read again
   });
 });
 
