@@ -267,9 +267,12 @@ keys.openapi(
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");
     const current = await keyOrThrow(c.env.DB, project, params.key_id);
+    // Marked as a write even when the key is already revoked: a retried revoke answers only once the first one's
+    // wait is over too, so its answer also means "in effect everywhere".
+    const audit = auditContext(c, project.id);
     const row = await revokedView(
       current,
-      (at) => revokeKey(c.env.DB, project.id, current.id, at, auditContext(c, project.id)),
+      (at) => revokeKey(c.env.DB, project.id, current.id, at, audit),
       () => keyOrThrow(c.env.DB, project, current.id),
     );
     return c.json(keyView(row, project.slug), 200);

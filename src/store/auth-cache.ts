@@ -38,15 +38,18 @@ interface Held<V> {
 
 export class AuthCache {
   private readonly trust: ProjectTrust;
-  private readonly deployments: BoundedMap<Held<DeploymentRecord | null>>;
+  private readonly deployments: BoundedMap<Held<DeploymentRecord>>;
+  /** "No such deployment" in a project that exists, apart, so made-up slugs cannot evict real deployments. */
+  private readonly missingDeployments: BoundedMap<Held<null>>;
   private readonly keys: BoundedMap<Held<KeyRecord>>;
   private readonly unknownProjects: LeaseCache<true>;
   private readonly unknownKeys: LeaseCache<true>;
 
-  /** @param maxEntries most deployments and keys held; unknown keys and projects get a tenth of that */
+  /** @param maxEntries most deployments and keys held; unknown keys, projects and deployments get a tenth of that */
   constructor(maxEntries: number) {
     this.trust = new ProjectTrust(maxEntries, (projectId, changes) => this.dropChanged(projectId, changes));
     this.deployments = new BoundedMap(maxEntries);
+    this.missingDeployments = new BoundedMap(Math.ceil(maxEntries / 10));
     this.keys = new BoundedMap(maxEntries);
     this.unknownProjects = new LeaseCache(Math.ceil(maxEntries / 10));
     this.unknownKeys = new LeaseCache(Math.ceil(maxEntries / 10));
@@ -74,7 +77,7 @@ export class AuthCache {
       if (cached === "stale") {
         // Held, but its project's trust has ended (or moved on): one small query renews or drops it, and everything
         // else held. Should it fail, or not vouch for these records, they are read in full below.
-        await this.trust.validate(db, leaseMs, now).catch(() => {});
+        await this.trust.validate(db, leaseMs, now, ctx).catch(() => {});
         cached = this.lookup(deploymentKey, secret, now);
       }
       if (cached !== null && cached !== "stale") {
@@ -88,7 +91,7 @@ export class AuthCache {
     const records = await loadAuthRecords(db, projectSlug, deploymentSlug, hashes);
     if (leaseMs > 0 && this.keep(deploymentKey, secret, records, sentAt, leaseMs)) {
       // D1 is past what this isolate holds: learn what changed, so records read now can be cached again.
-      ctx.waitUntil(this.validateInBackground(db, leaseMs, now));
+      this.validateInBackground(db, leaseMs, now, ctx);
     }
     return records;
   }
@@ -98,7 +101,7 @@ export class AuthCache {
    * may bring it back); null when a half must be read.
    */
   private lookup(deploymentKey: string, secret: string | null, now: number): AuthRecords | "stale" | null {
-    const deployment = this.held(this.deployments, deploymentKey, now);
+    const deployment = this.held(this.deployments, deploymentKey, now) ?? this.held(this.missingDeployments, deploymentKey, now);
     const project = deployment === "stale" ? null : (deployment?.project ?? null);
     if (deployment === undefined && this.unknownProjects.get(deploymentKey, now) !== true) return null;
     const key = secret === null ? undefined : this.held(this.keys, secret, now);
@@ -113,8 +116,9 @@ export class AuthCache {
   }
 
   /**
-   * The entry with its project's current revision, if that revision vouches for it at `now`; `stale` when it is held
-   * but not vouched for now; undefined when it is not held (one the project has dropped is deleted).
+   * The entry with its project's current revision, if that revision vouches for it at `now`; `stale` when a
+   * validation could vouch for it again; undefined when it is not held (one no validation can renew — its project
+   * dropped it, or is gone or forgotten — is deleted, and read in full when needed).
    */
   private held<V>(
     map: BoundedMap<Held<V>>,
@@ -125,7 +129,7 @@ export class AuthCache {
     if (entry === undefined) return undefined;
     const project = this.trust.trusts(entry.projectId, entry.revision, now);
     if (project !== null) return { value: entry.value, project };
-    if (!this.trust.superseded(entry.projectId, entry.revision)) return "stale";
+    if (this.trust.renewable(entry.projectId, entry.revision)) return "stale";
     map.delete(key);
     return undefined;
   }
@@ -140,7 +144,10 @@ export class AuthCache {
     if (project === null) this.unknownProjects.set(deploymentKey, true, sentAt, lease);
     else {
       const observed = this.trust.observe(project.projectId, project.revision, sentAt, lease);
-      if (observed === "cache") this.deployments.set(deploymentKey, { value: records.deployment, ...project });
+      if (observed === "cache") {
+        if (records.deployment === null) this.missingDeployments.set(deploymentKey, { value: null, ...project });
+        else this.deployments.set(deploymentKey, { value: records.deployment, ...project });
+      }
       behind ||= observed === "behind";
     }
     if (secret === null) return behind;
@@ -163,21 +170,21 @@ export class AuthCache {
       );
     }
     if (changes.deploymentIds.size > 0) {
-      // A deployment created or renamed may be one a "no such deployment" entry was about.
-      this.deployments.deleteWhere(
-        (held) => held.projectId === projectId && (held.value === null || changes.deploymentIds.has(held.value.id)),
-      );
+      this.deployments.deleteWhere((held) => held.projectId === projectId && changes.deploymentIds.has(held.value.id));
+      // A deployment created may be one a "no such deployment" entry was about.
+      this.missingDeployments.deleteWhere((held) => held.projectId === projectId);
     }
   }
 
   /** Starts the validation in the background when a project this request used is close to the end of its trust. */
   private refreshAhead(db: D1Database, lease: number, now: number, ctx: ExecutionContext, records: AuthRecords): void {
     const due = [records.project, records.keyProject].some((p) => p !== null && this.trust.due(p.projectId, now, lease));
-    if (due) ctx.waitUntil(this.validateInBackground(db, lease, now));
+    if (due) this.validateInBackground(db, lease, now, ctx);
   }
 
-  private validateInBackground(db: D1Database, lease: number, now: number): Promise<void> {
-    return this.trust.validate(db, lease, now).catch((err: unknown) => {
+  /** A validation nobody waits for: it runs under ctx.waitUntil (revisions.ts); a failure is logged. */
+  private validateInBackground(db: D1Database, lease: number, now: number, ctx: ExecutionContext): void {
+    void this.trust.validate(db, lease, now, ctx).catch((err: unknown) => {
       // Nothing was renewed: trust ends on time, and the next request reads D1 (failing closed if it is down).
       logLine({ level: "error", msg: "revision check failed", error: String(err) });
     });

@@ -28,7 +28,7 @@
  * vouched for it.
  */
 import type { ProjectRevision, RevisionEvent } from "./authorization";
-import { loadProjectsNow } from "./authorization";
+import { loadProjectsNow, STORE_TIMEOUT_MS } from "./authorization";
 import { BoundedMap } from "./bounded-map";
 
 /** What a run of events changed in one project, for the cache to drop (the `changed` callback). */
@@ -98,6 +98,13 @@ interface Trust {
   /** The oldest revision a record may have been read at and still be trusted. */
   validFrom: number;
   trustedUntil: number;
+  /** When a request last used the project: validation keeps only projects in use (IDLE_MS). */
+  lastUsedAt: number;
+}
+
+interface Validation {
+  done: Promise<void>;
+  startedAt: number;
 }
 
 /** What a full read's revision means for caching its records. */
@@ -105,7 +112,7 @@ export type Observed = "cache" | "skip" | "behind";
 
 export class ProjectTrust {
   private readonly projects: BoundedMap<Trust>;
-  private inFlight: Promise<void> | null = null;
+  private inFlight: Validation | null = null;
   /** The last validation's round trip: the refresh margin covers twice that, so it ends before trust does. */
   private roundTripMs = 0;
 
@@ -124,13 +131,18 @@ export class ProjectTrust {
   trusts(projectId: string, revision: number, now: number): ProjectRevision | null {
     const trust = this.projects.get(projectId);
     if (trust === undefined || now >= trust.trustedUntil) return null;
-    return revision >= trust.validFrom && revision <= trust.current.revision ? trust.current : null;
+    if (revision < trust.validFrom || revision > trust.current.revision) return null;
+    trust.lastUsedAt = Math.max(trust.lastUsedAt, now);
+    return trust.current;
   }
 
-  /** Whether a record read at `revision` can never be trusted again: its project has dropped it. */
-  superseded(projectId: string, revision: number): boolean {
+  /**
+   * Whether a validation could still vouch for a record read at `revision`: its project is held (not forgotten,
+   * deleted or idle) and has not dropped it.
+   */
+  renewable(projectId: string, revision: number): boolean {
     const trust = this.projects.get(projectId);
-    return trust !== undefined && revision < trust.validFrom;
+    return trust !== undefined && revision >= trust.validFrom;
   }
 
   /**
@@ -140,9 +152,12 @@ export class ProjectTrust {
   observe(projectId: string, revision: number, sentAt: number, lease: number): Observed {
     const trust = this.projects.get(projectId);
     if (trust === undefined) {
-      this.projects.set(projectId, { current: { projectId, revision }, validFrom: revision, trustedUntil: sentAt + lease });
+      this.projects.set(projectId, {
+        current: { projectId, revision }, validFrom: revision, trustedUntil: sentAt + lease, lastUsedAt: sentAt,
+      });
       return "cache";
     }
+    trust.lastUsedAt = Math.max(trust.lastUsedAt, sentAt);
     if (revision < trust.current.revision) return "skip";
     if (revision > trust.current.revision) return "behind";
     trust.trustedUntil = Math.max(trust.trustedUntil, sentAt + lease);
@@ -151,31 +166,40 @@ export class ProjectTrust {
 
   /** Whether the project's trust ends within the refresh margin, and no validation is on its way. */
   due(projectId: string, now: number, lease: number): boolean {
-    if (this.inFlight !== null) return false;
+    if (this.inFlight !== null && Date.now() - this.inFlight.startedAt < STORE_TIMEOUT_MS + 1000) return false;
     const trust = this.projects.get(projectId);
     const margin = Math.min(lease / 2, Math.max(lease / 4, 2 * this.roundTripMs));
     return trust !== undefined && now >= trust.trustedUntil - margin;
   }
 
   /**
-   * Re-validates, in one query, every project used within the last minute. One validation at a time: a call while
-   * one is on its way shares it.
+   * Re-validates, in one query, every project a request used within the last minute; the others are forgotten (their
+   * records are read in full when next needed). One validation at a time: a call while one is on its way shares it,
+   * unless that one has outlived the store's timeout (its request may be gone; it will never be waited for again).
+   * A validation started here runs to its end under `ctx.waitUntil`, whoever else waits for it.
    * @throws StoreError when the store fails (nothing is renewed then)
    */
-  validate(db: D1Database, lease: number, now: number): Promise<void> {
-    if (this.inFlight !== null) return this.inFlight;
+  validate(db: D1Database, lease: number, now: number, ctx: ExecutionContext): Promise<void> {
+    const current = this.inFlight;
+    if (current !== null && Date.now() - current.startedAt < STORE_TIMEOUT_MS + 1000) return current.done;
     const held: [string, number][] = [];
     for (const id of [...this.projects.keys()]) {
       const trust = this.projects.get(id);
-      if (trust !== undefined && now < trust.trustedUntil + IDLE_MS) held.push([id, trust.current.revision]);
+      if (trust !== undefined && now - trust.lastUsedAt < IDLE_MS) held.push([id, trust.current.revision]);
       else this.projects.delete(id);
     }
     if (held.length === 0) return Promise.resolve();
-    const validation = this.run(db, lease, held).finally(() => {
-      this.inFlight = null;
-    });
+    const validation: Validation = { startedAt: Date.now(), done: this.run(db, lease, held) };
     this.inFlight = validation;
-    return validation;
+    const settled = validation.done.then(
+      () => {},
+      () => {}, // the callers handle the failure; this only keeps the work alive and clears the slot
+    );
+    void settled.then(() => {
+      if (this.inFlight === validation) this.inFlight = null;
+    });
+    ctx.waitUntil(settled);
+    return validation.done;
   }
 
   private async run(db: D1Database, lease: number, held: [string, number][]): Promise<void> {
@@ -197,13 +221,15 @@ export class ProjectTrust {
         continue;
       }
       const changes = changesOf(heldRevision, project.revision, project.events);
+      const { lastUsedAt } = trust;
+      const moved = { projectId: id, revision: project.revision };
       if (changes === null || changes.whole) {
-        this.projects.set(id, { current: { projectId: id, revision: project.revision }, validFrom: project.revision, trustedUntil });
+        this.projects.set(id, { current: moved, validFrom: project.revision, trustedUntil, lastUsedAt });
         continue;
       }
       // In this order, with no await between: nothing touched is ever trusted at the new revision.
       this.changed(id, changes);
-      this.projects.set(id, { current: { projectId: id, revision: project.revision }, validFrom: trust.validFrom, trustedUntil });
+      this.projects.set(id, { current: moved, validFrom: trust.validFrom, trustedUntil, lastUsedAt });
     }
   }
 }

@@ -83,6 +83,18 @@ describe(`with a ${LEASE_MS} ms lease`, () => {
     expect(reads() - before).toBe(2);
   });
 
+  it("a retried revoke waits the lease out too: its answer also means the revoke is in effect", async () => {
+    const f = await fixture();
+    const { control } = envs();
+    const path = `/projects/${f.project.slug}/keys/${f.key.id}`;
+    expect((await admin("DELETE", path, undefined, undefined, control)).status).toBe(200);
+    const started = performance.now();
+    const again = await admin("DELETE", path, undefined, undefined, control);
+    expect(again.status).toBe(200);
+    expect(again.body.revoked_at).toBeTruthy();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(LEASE_MS - 5);
+  });
+
   it("an unlink, an expiry and a condition edit are each seen by the next request", async () => {
     const edits: [string, string, unknown, number, string][] = [
       ["DELETE", "/deployments/{d}/keys/{k}", undefined, 403, "scope_insufficient"],

@@ -273,6 +273,21 @@ describe("a write drops only what it touched", () => {
   });
 });
 
+describe("the cache's bounds", () => {
+  it("made-up deployment slugs of a real project cannot evict its real deployments", async () => {
+    const f = await fixture();
+    const counter = countingDb();
+    const worker = testWorker();
+    const data = withEnv({ AUTH_CACHE_LEASE_MS: "10000", AUTH_CACHE_MAX_ENTRIES: "20", DB: counter.db });
+    const get = (path: string) => call(`${path}/v1/models`, { token: f.key.key, origin, env: data, worker, settle: false });
+    expect((await get(f.path)).status).toBe(200);
+    for (let i = 0; i < 50; i++) await expectError(await get(`/endpoint/${f.project.slug}/made-up-${i}`), 404, "not_found");
+    const before = counter.executed.filter((x) => isFullRead(x.sql)).length;
+    expect((await get(f.path)).status).toBe(200);
+    expect(counter.executed.filter((x) => isFullRead(x.sql)).length - before).toBe(0);
+  });
+});
+
 /** Waits until `check` holds, for at most 2 s. */
 async function until(check: () => boolean): Promise<void> {
   const deadline = Date.now() + 2000;

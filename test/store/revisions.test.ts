@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 import { changesOf, MAX_EVENTS, ProjectTrust, type ProjectChanges } from "../../src/store/revisions";
 
 const LEASE = 1000;
+/** Validation keeps its work alive with waitUntil; here the test awaits it directly. */
+const ctx = { waitUntil: () => {} } as unknown as ExecutionContext;
 
 function tracked() {
   const dropped: [string, ProjectChanges][] = [];
@@ -35,7 +37,9 @@ describe("ProjectTrust", () => {
     expect(trust.trusts("prj_a", 5, 1099)).not.toBeNull();
     expect(trust.trusts("prj_a", 5, 1100)).toBeNull();
     expect(trust.trusts("prj_a", 4, 500)).toBeNull();
-    expect(trust.superseded("prj_a", 4)).toBe(true);
+    expect(trust.renewable("prj_a", 4)).toBe(false); // older than the project's first read: never renewed
+    expect(trust.renewable("prj_a", 5)).toBe(true);
+    expect(trust.renewable("prj_b", 5)).toBe(false); // not held at all
     expect(trust.trusts("prj_b", 5, 500)).toBeNull();
   });
 
@@ -64,6 +68,17 @@ describe("ProjectTrust", () => {
     expect(trust.due("prj_b", 750, LEASE)).toBe(false);
   });
 
+  it("a project no request used for a minute is left out of validation and forgotten", async () => {
+    const { trust } = tracked();
+    const start = Date.now();
+    trust.observe("prj_used", 1, start, LEASE);
+    trust.observe("prj_idle", 1, start - 61_000, LEASE);
+    const { db, seen } = answering([{ id: "prj_used", revision: 1, events: null }]);
+    await trust.validate(db, LEASE, start, ctx);
+    expect(seen[0]![0]).toBe(JSON.stringify([["prj_used", 1]]));
+    expect(trust.renewable("prj_idle", 1)).toBe(false);
+  });
+
   it("holds at most its capacity of projects, dropping the least recently used", () => {
     const trust = new ProjectTrust(2, () => {});
     trust.observe("prj_a", 1, 0, LEASE);
@@ -83,7 +98,7 @@ describe("validation", () => {
     trust.observe("prj_b", 8, Date.now(), LEASE);
     const { db, seen } = answering([{ id: "prj_a", revision: 3, events: null }, { id: "prj_b", revision: 8, events: null }]);
     const sent = Date.now();
-    await trust.validate(db, LEASE, sent);
+    await trust.validate(db, LEASE, sent, ctx);
     expect(seen).toEqual([[JSON.stringify([["prj_a", 3], ["prj_b", 8]]), MAX_EVENTS]]);
     expect(trust.trusts("prj_a", 3, sent + LEASE - 1)).not.toBeNull();
   });
@@ -92,7 +107,7 @@ describe("validation", () => {
     const { trust, dropped } = tracked();
     trust.observe("prj_a", 3, Date.now(), LEASE);
     const events: [number, string, string][] = [[5, "key.revoke", "key_x"], [4, "key.create", "key_new"]];
-    await trust.validate(answering([{ id: "prj_a", revision: 5, events }]).db, LEASE, Date.now());
+    await trust.validate(answering([{ id: "prj_a", revision: 5, events }]).db, LEASE, Date.now(), ctx);
     expect(dropped).toEqual([["prj_a", { whole: false, keyIds: new Set(["key_x"]), deploymentIds: new Set(), applicationKeys: false }]]);
     expect(trust.trusts("prj_a", 3, Date.now())).toEqual({ projectId: "prj_a", revision: 5 });
   });
@@ -107,7 +122,7 @@ describe("validation", () => {
     for (const [name, rows] of cases) {
       const { trust, dropped } = tracked();
       trust.observe("prj_a", 3, Date.now(), LEASE);
-      await trust.validate(answering(rows).db, LEASE, Date.now());
+      await trust.validate(answering(rows).db, LEASE, Date.now(), ctx);
       expect(trust.trusts("prj_a", 3, Date.now()), name).toBeNull();
       expect(dropped, name).toEqual([]);
     }
