@@ -48,7 +48,9 @@ export function documentConfig(origin: string) {
       version: "1",
       description:
         "Projects, deployments, API keys, applications and policies, and management tokens. Authenticate with `Authorization: Bearer " +
-        "<ADMIN_TOKEN or ik_sdk_ token>` or a Cloudflare Access JWT. Errors use the OpenAI error shape.",
+        "<ADMIN_TOKEN or ik_sdk_ token>` or a Cloudflare Access JWT. Errors use the OpenAI error shape. Every successful " +
+        "write answers with `keygate-revision`: the project's revision after it; a data-plane request that starts after " +
+        "that answer carries at least that revision.",
     },
     servers: [{ url: `${origin}/admin/v1` }],
     security: [{ bearer: [] }],
