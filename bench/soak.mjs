@@ -120,6 +120,8 @@ async function main() {
     for (const line of workerLog) {
       if (SECRET_IN_TEXT.test(line)) note("secret_logged", line.slice(0, 160));
       if (/uncaught|unhandled/i.test(line)) note("unhandled", `worker: ${line.slice(0, 160)}`);
+      // workerd's warning that a request awaited another request's promise: in production its continuation is cancelled.
+      if (/different request context/i.test(line)) note("unhandled", `worker: a promise crossed requests: ${line.slice(0, 120)}`);
     }
     const rss = memory.verdict();
     report(run, origin, workerLog.length, rss);

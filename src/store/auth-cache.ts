@@ -76,9 +76,13 @@ export class AuthCache {
       let cached = this.lookup(deploymentKey, secret, now);
       if (cached === "stale") {
         // Held, but its project's trust has ended (or moved on): one small query renews or drops it, and everything
-        // else held. Should it fail, or not vouch for these records, they are read in full below.
-        await this.trust.validate(db, leaseMs, now, ctx).catch(() => {});
-        cached = this.lookup(deploymentKey, secret, now);
+        // else held. Should it fail, not vouch for these records, or be another request's already on its way (never
+        // waited for across requests: revisions.ts), they are read in full below.
+        const validation = this.trust.validate(db, leaseMs, now, ctx);
+        if (validation !== null) {
+          await validation.catch(() => {});
+          cached = this.lookup(deploymentKey, secret, now);
+        }
       }
       if (cached !== null && cached !== "stale") {
         this.refreshAhead(db, leaseMs, now, ctx, cached);
@@ -182,9 +186,9 @@ export class AuthCache {
     if (due) this.validateInBackground(db, lease, now, ctx);
   }
 
-  /** A validation nobody waits for: it runs under ctx.waitUntil (revisions.ts); a failure is logged. */
+  /** A validation nobody waits for: it runs under this request's ctx.waitUntil (revisions.ts); a failure is logged. */
   private validateInBackground(db: D1Database, lease: number, now: number, ctx: ExecutionContext): void {
-    void this.trust.validate(db, lease, now, ctx).catch((err: unknown) => {
+    void this.trust.validate(db, lease, now, ctx)?.catch((err: unknown) => {
       // Nothing was renewed: trust ends on time, and the next request reads D1 (failing closed if it is down).
       logLine({ level: "error", msg: "revision check failed", error: String(err) });
     });

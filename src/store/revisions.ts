@@ -102,17 +102,13 @@ interface Trust {
   lastUsedAt: number;
 }
 
-interface Validation {
-  done: Promise<void>;
-  startedAt: number;
-}
-
 /** What a full read's revision means for caching its records. */
 export type Observed = "cache" | "skip" | "behind";
 
 export class ProjectTrust {
   private readonly projects: BoundedMap<Trust>;
-  private inFlight: Validation | null = null;
+  /** When the validation on its way was started; null when none is. */
+  private inFlightSince: number | null = null;
   /** The last validation's round trip: the refresh margin covers twice that, so it ends before trust does. */
   private roundTripMs = 0;
 
@@ -166,7 +162,7 @@ export class ProjectTrust {
 
   /** Whether the project's trust ends within the refresh margin, and no validation is on its way. */
   due(projectId: string, now: number, lease: number): boolean {
-    if (this.inFlight !== null && Date.now() - this.inFlight.startedAt < STORE_TIMEOUT_MS + 1000) return false;
+    if (this.inFlightSince !== null && Date.now() - this.inFlightSince < STORE_TIMEOUT_MS + 1000) return false;
     const trust = this.projects.get(projectId);
     const margin = Math.min(lease / 2, Math.max(lease / 4, 2 * this.roundTripMs));
     return trust !== undefined && now >= trust.trustedUntil - margin;
@@ -174,32 +170,29 @@ export class ProjectTrust {
 
   /**
    * Re-validates, in one query, every project a request used within the last minute; the others are forgotten (their
-   * records are read in full when next needed). One validation at a time: a call while one is on its way shares it,
-   * unless that one has outlived the store's timeout (its request may be gone; it will never be waited for again).
-   * A validation started here runs to its end under `ctx.waitUntil`, whoever else waits for it.
-   * @throws StoreError when the store fails (nothing is renewed then)
+   * records are read in full when next needed). One validation at a time: while one is on its way this returns null
+   * and starts nothing. A validation is never handed to another request to wait for — in Workers a request that awaits
+   * a promise of another request's can be cancelled with it — so a caller gets only the one it started, which runs to
+   * its end under its `ctx.waitUntil`. One that has outlived the store's timeout no longer counts as on its way.
+   * @returns the validation this call started (it rejects with a StoreError when the store fails, renewing nothing),
+   *          or null when another one is on its way or nothing is held
    */
-  validate(db: D1Database, lease: number, now: number, ctx: ExecutionContext): Promise<void> {
-    const current = this.inFlight;
-    if (current !== null && Date.now() - current.startedAt < STORE_TIMEOUT_MS + 1000) return current.done;
+  validate(db: D1Database, lease: number, now: number, ctx: ExecutionContext): Promise<void> | null {
+    if (this.inFlightSince !== null && Date.now() - this.inFlightSince < STORE_TIMEOUT_MS + 1000) return null;
     const held: [string, number][] = [];
     for (const id of [...this.projects.keys()]) {
       const trust = this.projects.get(id);
       if (trust !== undefined && now - trust.lastUsedAt < IDLE_MS) held.push([id, trust.current.revision]);
       else this.projects.delete(id);
     }
-    if (held.length === 0) return Promise.resolve();
-    const validation: Validation = { startedAt: Date.now(), done: this.run(db, lease, held) };
-    this.inFlight = validation;
-    const settled = validation.done.then(
-      () => {},
-      () => {}, // the callers handle the failure; this only keeps the work alive and clears the slot
-    );
-    void settled.then(() => {
-      if (this.inFlight === validation) this.inFlight = null;
+    if (held.length === 0) return null;
+    const startedAt = Date.now();
+    this.inFlightSince = startedAt;
+    const done = this.run(db, lease, held).finally(() => {
+      if (this.inFlightSince === startedAt) this.inFlightSince = null;
     });
-    ctx.waitUntil(settled);
-    return validation.done;
+    ctx.waitUntil(done.catch(() => {})); // the caller handles the failure; this keeps the work alive
+    return done;
   }
 
   private async run(db: D1Database, lease: number, held: [string, number][]): Promise<void> {
