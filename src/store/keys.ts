@@ -265,27 +265,14 @@ export async function unlinkKey(
   ]);
 }
 
-/** One key's coalesced use: how many requests, and the latest one (RFC 3339). */
-export interface KeyUse {
-  id: string;
-  count: number;
-  at: string;
-}
-
-/**
- * Usage is coalesced by the gateway: one statement for every key an isolate used since its last write, adding each
- * count and moving last_used_at forward only.
- */
-export function recordUsage(db: D1Database, uses: KeyUse[]) {
+/** Usage is coalesced by the gateway; this adds `count` requests and moves last_used_at forward only. */
+export function recordUsage(db: D1Database, keyId: string, lastUsedAt: string, count: number) {
   return db
     .prepare(
-      `UPDATE api_keys SET request_count = request_count + u.count,
-         last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < u.at THEN u.at ELSE last_used_at END
-       FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.count') AS count,
-                    json_extract(value, '$.at') AS at
-             FROM json_each(?1)) AS u
-       WHERE api_keys.id = u.id`,
+      `UPDATE api_keys SET request_count = request_count + ?1,
+         last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < ?2 THEN ?2 ELSE last_used_at END
+       WHERE id = ?3`,
     )
-    .bind(JSON.stringify(uses))
+    .bind(count, lastUsedAt, keyId)
     .run();
 }

@@ -8,15 +8,12 @@ import {
   admin,
   call,
   captureConsole,
-  countingDb,
   createDeployment,
   createKey,
   createToken,
   fixture,
   recordingOrigin,
-  testWorker,
   unknownApiKey,
-  withEnv,
 } from "../helpers";
 
 const { origin } = recordingOrigin();
@@ -62,30 +59,6 @@ describe("usage", () => {
       vi.useRealTimers();
     }
     await expect.poll(async () => (await usageOf(f.project.slug, f.key.id)).request_count).toBe(3);
-  });
-
-  it("later uses of many keys are written together, in one statement per interval, each with its own count", async () => {
-    const f = await fixture();
-    const keys = [f.key];
-    for (let i = 0; i < 4; i++) keys.push(await createKey(f.project.slug, [`${f.project.slug}/${f.deployment.slug}`]));
-    const counter = countingDb();
-    const worker = testWorker();
-    const env = withEnv({ DB: counter.db });
-    const use = (key: { key: string }) => call(`${f.path}/v1/models`, { token: key.key, origin, env, worker, settle: false });
-    for (const key of keys) await use(key); // each key's first use in this isolate: written at once, on its own
-    const writes = () => counter.executed.filter((s) => /^\s*UPDATE api_keys SET request_count/.test(s.sql));
-    await expect.poll(() => writes().length).toBe(5);
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
-    try {
-      // Key i used i + 1 more times within the interval: one write at its end, for all of them.
-      for (const [i, key] of keys.entries()) for (let n = 0; n <= i; n++) await use(key);
-      await vi.advanceTimersByTimeAsync(FLUSH_INTERVAL_MS);
-    } finally {
-      vi.useRealTimers();
-    }
-    await expect.poll(() => writes().length).toBe(6);
-    const counts = async () => Promise.all(keys.map(async (k) => (await usageOf(f.project.slug, k.id)).request_count));
-    await expect.poll(counts).toEqual([2, 3, 4, 5, 6]);
   });
 
   it("a failing usage write never fails the request", async () => {
