@@ -198,6 +198,19 @@ function withinTimeout<T>(query: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
+ * Every read of the data plane: `query` answered within STORE_TIMEOUT_MS and the answer parsed; whatever goes wrong —
+ * a binding that throws at prepare, a failed query, no answer in time, a row that does not parse — leaves as a
+ * StoreError, never as something a decision could allow on.
+ */
+async function storeRead<R, T>(query: () => Promise<R>, parse: (answer: R) => T): Promise<T> {
+  try {
+    return parse(await withinTimeout(query(), STORE_TIMEOUT_MS));
+  } catch (err) {
+    throw storeErrorOf(err);
+  }
+}
+
+/**
  * @param hashes every hash the presented secret could be stored under; empty when no usable secret was sent
  * @throws StoreError — never anything else, so a caller cannot mistake an outage for a denial
  */
@@ -220,28 +233,27 @@ export function loadExplainRecords(
   return read(db, EXPLAIN_QUERY, projectSlug, deploymentSlug, keyId);
 }
 
-async function read(
+function read(
   db: D1Database,
   sql: string,
   projectSlug: string,
   deploymentSlug: string,
   keyArg: string,
 ): Promise<AuthRecords> {
-  try {
-    const statement = db.prepare(sql).bind(projectSlug, deploymentSlug, keyArg);
-    const row = await withinTimeout(first<AuthRow>(statement), STORE_TIMEOUT_MS);
-    if (!row) return { deployment: null, key: null, project: null, keyProject: null };
-    // A row that does not parse (corrupt JSON, a stored CIDR that is not canonical) is a store fault too.
-    const key = keyOf(row);
-    return {
-      deployment: deploymentOf(row),
-      key,
-      project: row.dp_id === null ? null : { projectId: row.dp_id, revision: row.revision ?? 0 },
-      keyProject: key === null ? null : { projectId: key.projectId, revision: row.k_revision ?? 0 },
-    };
-  } catch (err) {
-    throw storeErrorOf(err);
-  }
+  return storeRead(
+    () => first<AuthRow>(db.prepare(sql).bind(projectSlug, deploymentSlug, keyArg)),
+    (row): AuthRecords => {
+      if (!row) return { deployment: null, key: null, project: null, keyProject: null };
+      // A row that does not parse (corrupt JSON, a stored CIDR that is not canonical) is a store fault too.
+      const key = keyOf(row);
+      return {
+        deployment: deploymentOf(row),
+        key,
+        project: row.dp_id === null ? null : { projectId: row.dp_id, revision: row.revision ?? 0 },
+        keyProject: key === null ? null : { projectId: key.projectId, revision: row.k_revision ?? 0 },
+      };
+    },
+  );
 }
 
 /** An audit event after a revision an isolate holds: what a management write changed. */
@@ -281,22 +293,21 @@ export async function loadProjectsNow(
   held: [projectId: string, revision: number][],
   maxEvents: number,
 ): Promise<Map<string, ProjectNow>> {
-  try {
-    const statement = db.prepare(PROJECTS_NOW_QUERY).bind(JSON.stringify(held), maxEvents);
-    const rows = await withinTimeout(all<{ id: string; revision: number; events: string | null }>(statement), STORE_TIMEOUT_MS);
-    return new Map(
-      rows.map((row) => {
-        const events = row.events === null ? null : (JSON.parse(row.events) as [number, string, string][]);
-        return [
-          row.id,
-          {
-            revision: row.revision,
-            events: events?.map(([revision, action, target]) => ({ revision, action, target })) ?? null,
-          },
-        ];
-      }),
-    );
-  } catch (err) {
-    throw storeErrorOf(err);
-  }
+  type Row = { id: string; revision: number; events: string | null };
+  return storeRead(
+    () => all<Row>(db.prepare(PROJECTS_NOW_QUERY).bind(JSON.stringify(held), maxEvents)),
+    (rows) =>
+      new Map(
+        rows.map((row): [string, ProjectNow] => {
+          const events = row.events === null ? null : (JSON.parse(row.events) as [number, string, string][]);
+          return [
+            row.id,
+            {
+              revision: row.revision,
+              events: events?.map(([revision, action, target]) => ({ revision, action, target })) ?? null,
+            },
+          ];
+        }),
+      ),
+  );
 }

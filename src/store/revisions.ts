@@ -162,7 +162,7 @@ export class ProjectTrust {
 
   /** Whether the project's trust ends within the refresh margin, and no validation is on its way. */
   due(projectId: string, now: number, lease: number): boolean {
-    if (this.inFlightSince !== null && Date.now() - this.inFlightSince < STORE_TIMEOUT_MS + 1000) return false;
+    if (this.validating()) return false;
     const trust = this.projects.get(projectId);
     const margin = Math.min(lease / 2, Math.max(lease / 4, 2 * this.roundTripMs));
     return trust !== undefined && now >= trust.trustedUntil - margin;
@@ -178,7 +178,7 @@ export class ProjectTrust {
    *          or null when another one is on its way or nothing is held
    */
   validate(db: D1Database, lease: number, now: number, ctx: ExecutionContext): Promise<void> | null {
-    if (this.inFlightSince !== null && Date.now() - this.inFlightSince < STORE_TIMEOUT_MS + 1000) return null;
+    if (this.validating()) return null;
     const held: [string, number][] = [];
     for (const id of [...this.projects.keys()]) {
       const trust = this.projects.get(id);
@@ -193,6 +193,11 @@ export class ProjectTrust {
     });
     ctx.waitUntil(done.catch(() => {})); // the caller handles the failure; this keeps the work alive
     return done;
+  }
+
+  /** Whether a validation is on its way; one that has outlived the store's timeout no longer counts. */
+  private validating(): boolean {
+    return this.inFlightSince !== null && Date.now() - this.inFlightSince < STORE_TIMEOUT_MS + 1000;
   }
 
   private async run(db: D1Database, lease: number, held: [string, number][]): Promise<void> {
