@@ -191,6 +191,9 @@ export async function rowCount(sql: string, ...params: unknown[]): Promise<numbe
   return row?.n ?? 0;
 }
 
+/** Waits `ms` on a real timer: a turn of the event loop, too, which a loop of decisions from memory never yields. */
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** The test env with some variables replaced, e.g. `withEnv({ AUTH_CACHE_LEASE_MS: "400" })`. */
 export function withEnv(overrides: Partial<Env>): Env {
   return { ...env, ...overrides };

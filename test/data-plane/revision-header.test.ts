@@ -13,6 +13,7 @@ import {
   expectError,
   fixture,
   recordingOrigin,
+  sleep,
   testWorker,
   unknownApiKey,
   withEnv,
@@ -124,7 +125,7 @@ describe("the promise in numbers", () => {
     const traffic = isolates.map(async (worker, i) => {
       while (running) {
         await get(worker, targets[i % 2]!);
-        await new Promise((resolve) => setTimeout(resolve, 3));
+        await sleep(3);
       }
     });
     for (let i = 0; i < 8; i++) {

@@ -15,6 +15,7 @@ import {
   createPolicy,
   createProject,
   recordingOrigin,
+  sleep,
   testWorker,
   withEnv,
 } from "../helpers";
@@ -83,7 +84,7 @@ describe("the cache against the truth", () => {
       while (running) {
         for (const d of deployments) for (const token of tokens()) await answer(cached, d, token);
         // A decision from memory does no I/O: without a timer turn, this loop would starve the write's own wait.
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await sleep(5);
       }
     })();
     const log: string[] = [];

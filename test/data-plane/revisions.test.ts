@@ -22,6 +22,7 @@ import {
   expectError,
   fixture,
   recordingOrigin,
+  sleep,
   testWorker,
   withEnv,
   type TestWorker,
@@ -29,7 +30,6 @@ import {
 
 const LEASE_MS = 300;
 const { origin } = recordingOrigin();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The revisions query of src/store/authorization.ts (loadProjectsNow). */
 const isValidation = (sql: string) => sql.includes("JOIN projects p ON p.id = h.id");
 const isFullRead = (sql: string) => sql.includes("FROM (SELECT 1) AS base");
@@ -166,7 +166,7 @@ describe("validation", () => {
     // Past three quarters of the lease (the default refresh margin): one request starts the validation.
     await sleep(800);
     expect((await s.get(keys[0]!.path, keys[0]!.key)).status).toBe(200);
-    await until(() => s.validations() === 1);
+    await expect.poll(() => s.validations(), { timeout: 2000, interval: 5 }).toBe(1);
     // Past the end of every original read's lease: all 30 keys are still decided without a read.
     await sleep(300);
     for (const k of keys) expect((await s.get(k.path, k.key)).status).toBe(200);
@@ -287,12 +287,3 @@ describe("the cache's bounds", () => {
     expect(counter.executed.filter((x) => isFullRead(x.sql)).length - before).toBe(0);
   });
 });
-
-/** Waits until `check` holds, for at most 2 s. */
-async function until(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 2000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await sleep(5);
-  }
-}
