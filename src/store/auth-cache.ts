@@ -1,8 +1,8 @@
 /**
  * The decision's inputs, from the isolate's cache when it may be trusted, else from ONE D1 query
  * (authorization.ts). A cached deployment or key is trusted by its project's revision (revisions.ts): one small
- * query renews every record of every project the isolate holds, and a request that finds its project's trust about
- * to end starts that query in the background, so a key in steady use never waits for D1. What has no project to be
+ * query renews every record of every project the isolate used in the last minute, and a request that finds its
+ * project's trust about to end starts that query in the background, so a key in steady use never waits for D1. What has no project to be
  * re-validated by — a secret no key has, a project slug that does not exist — is cached for one lease from its own
  * read (lease.ts), in smaller caches, so a flood of made-up keys cannot evict real ones or turn every request into
  * a query.
