@@ -9,6 +9,8 @@
  *   --targets A,B    only these targets, and the pass-through control (e.g. `warm,warm-signed` with many rounds, for
  *                    the cost of the signed assertion); results go to bench/out/results.partial.*, no goals
  *   --far-d1         the far-away D1 instead (bench/far-d1.mjs, its own options there): hot key, keys in use, cold key
+ *   --warm-path      the in-process warm path instead (bench/warm-path.mjs, its own options there): ns per request and
+ *                    per stage, and a CPU profile
  */
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
@@ -309,9 +311,10 @@ async function main() {
     goals,
   };
   const prefix = CONFIG.mode === "full" ? join(BENCH, "results") : join(OUT, `results.${CONFIG.mode}`);
-  // The far-away-D1 figures come from their own mode (--far-d1) and stay in the file.
-  const farD1 = CONFIG.mode === "full" && existsSync(`${prefix}.json`) ? JSON.parse(readFileSync(`${prefix}.json`, "utf8")).far_d1 : undefined;
-  writeFileSync(`${prefix}.json`, JSON.stringify({ ...results, ...(farD1 ? { far_d1: farD1 } : {}) }, null, 2) + "\n");
+  // The far-away-D1 and in-process figures come from their own modes (--far-d1, --warm-path) and stay in the file.
+  const published = CONFIG.mode === "full" && existsSync(`${prefix}.json`) ? JSON.parse(readFileSync(`${prefix}.json`, "utf8")) : {};
+  const otherModes = Object.fromEntries(["far_d1", "warm_path"].filter((k) => published[k]).map((k) => [k, published[k]]));
+  writeFileSync(`${prefix}.json`, JSON.stringify({ ...results, ...otherModes }, null, 2) + "\n");
   writeFileSync(`${prefix}.svg`, renderChart(chartPanels(results, HTTP_TARGETS, STREAM_TARGETS)));
   const tables = { http, streams, goals, targets: [...HTTP_TARGETS, ...STREAM_TARGETS] };
   writeFileSync(join(OUT, `results${CONFIG.mode === "full" ? "" : `.${CONFIG.mode}`}.md`), formatMarkdown(tables)); // to refresh BENCHMARKS.md
@@ -327,6 +330,7 @@ async function main() {
 
 try {
   if (flag("far-d1")) process.exitCode = await (await import("./far-d1.mjs")).farD1Main();
+  else if (flag("warm-path")) process.exitCode = await (await import("./warm-path.mjs")).warmPathMain();
   else await main();
 } catch (err) {
   console.error(err.stack ?? err);

@@ -4,7 +4,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 
 /** A minimal reader for the flat keys used here; wrangler.toml stays the one source of these settings. */
 export function readWranglerConfig(root) {
@@ -20,16 +20,19 @@ export function readWranglerConfig(root) {
   return { compatibilityDate: date, compatibilityFlags: flags, vars };
 }
 
-/** Runs `wrangler deploy --dry-run --outdir <outdir>` and returns the path of the ES module bundle. */
-export function bundleKeygate(root, outdir) {
+/**
+ * Runs `wrangler deploy --dry-run --outdir <outdir>` and returns the path of the ES module bundle: keygate's, or with
+ * `script` (a path from `root`) another entry bundled with keygate's wrangler.toml (the bench's own Workers).
+ */
+export function bundleKeygate(root, outdir, script = null) {
   // Run wrangler's CLI with this Node (its shebang would pick whatever `node` is first on PATH).
   const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
-  const result = spawnSync(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", outdir], {
+  const result = spawnSync(process.execPath, [wrangler, "deploy", ...(script ? [script] : []), "--dry-run", "--outdir", outdir], {
     cwd: root,
     encoding: "utf8",
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
   });
-  const scriptPath = join(outdir, "index.js");
+  const scriptPath = join(outdir, script ? basename(script).replace(/\.ts$/, ".js") : "index.js");
   if (result.status !== 0 || !existsSync(scriptPath)) {
     throw new Error(`wrangler deploy --dry-run failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
   }

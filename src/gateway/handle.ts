@@ -52,7 +52,7 @@ export interface EndpointContext {
   requestId: string;
 }
 
-function factsOf(request: Request, arrival: Arrival): RequestFacts {
+export function factsOf(request: Request, arrival: Arrival): RequestFacts {
   const cf = request.cf as IncomingRequestCfProperties | undefined;
   const mtls = arrival.endpoint === "private" && arrival.via === "mtls" ? arrival : null;
   return {

@@ -1,0 +1,165 @@
+/**
+ * The in-process warm-path microbenchmark's harness (`npm run bench -- --warm-path`, driven by bench/warm-path.mjs):
+ * keygate's fetch handler and a bare pass-through handler called directly in one isolate, with a stub origin that
+ * answers at once, so what is timed is JavaScript and the runtime's own objects (Headers, Request, Response,
+ * streams), with no socket, no HTTP parser and no other process in the way.
+ *
+ * Why batches and not a microbenchmark library's per-iteration timing: workerd's clock (`performance.now()`,
+ * `Date.now()`) ticks in whole milliseconds, as it does in production as a Spectre mitigation, so one iteration of a
+ * few microseconds reads as 0 or 1 ms. A batch runs n iterations between two clock readings; the driver sizes n so a
+ * batch takes tens of milliseconds (±1 ms of clock is then a few per cent) and takes medians over interleaved batches.
+ *
+ * Only `createWorker` of keygate is used here, so the same harness also runs against an older commit (`--baseline`).
+ *
+ *   GET /tasks        → {name: what it includes}
+ *   GET /warm         → one request through keygate, so its caches hold the key before any batch: {status}
+ *   GET /run?task&n   → one batch: {ms, n}
+ */
+import type { Env } from "../../src/env";
+import { createWorker } from "../../src/index";
+
+export interface BenchEnv extends Env {
+  /** The warm key, and an unknown one (well-formed, in no table), set by the driver. */
+  BENCH_KEY: string;
+  BENCH_UNKNOWN_KEY: string;
+}
+
+export const URL_ = "https://keygate.bench/endpoint/bench/chat/v1/chat/completions";
+const BODY = JSON.stringify({ model: "bench-model", messages: [{ role: "user", content: "Say hello." }], max_tokens: 16 });
+// The stand-in origin's answer (bench/origin.mjs sends the same shape over HTTP).
+const ANSWER = JSON.stringify({
+  id: "chatcmpl-bench",
+  object: "chat.completion",
+  created: 1_700_000_000,
+  model: "bench-model",
+  choices: [{ index: 0, message: { role: "assistant", content: "Hello! How can I help you today?" }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 9, completion_tokens: 9, total_tokens: 18 },
+});
+const ANSWER_HEADERS = { "content-type": "application/json", "content-length": String(ANSWER.length) };
+
+/** The origin's answer as the runtime's fetch() would hand it over. */
+export const originAnswer = (): Response => new Response(ANSWER, { headers: ANSWER_HEADERS });
+
+/** The stub origin: reads the request body, as an origin would, and answers at once. */
+export async function stubOrigin(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const request = input instanceof Request && init === undefined ? input : new Request(input, init);
+  await request.arrayBuffer();
+  return originAnswer();
+}
+
+/** What a client sends to every target, as the h2load bench does: a JSON body with its length, the edge's facts. */
+export function clientRequest(secret: string): Request {
+  return new Request(URL_, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${secret}`,
+      "content-type": "application/json",
+      "content-length": String(BODY.length),
+      "user-agent": "h2load nghttp2/1.52.0",
+      "cf-connecting-ip": "203.0.113.7",
+    },
+    body: BODY,
+    cf: { country: "NL", asn: 64500, colo: "AMS" },
+  });
+}
+
+/** The control: bench/passthrough.js's mapping, calling the same stub origin. */
+const ENDPOINT = /^\/endpoint\/[^/]+\/[^/]+(\/.*)$/;
+const passThrough = {
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const rest = ENDPOINT.exec(url.pathname)?.[1] ?? url.pathname;
+    return stubOrigin(new Request("http://origin.bench" + rest + url.search, request));
+  },
+};
+
+const keygate = createWorker({ fetch: stubOrigin });
+
+/**
+ * The bench request's own context, as handlers see theirs: what they leave to run after the answer (a usage write,
+ * a refresh-ahead validation) keeps the bench request alive, after the batch's clock has stopped.
+ */
+class Context {
+  readonly props = {};
+  constructor(private readonly real: ExecutionContext) {}
+  waitUntil(promise: Promise<unknown>): void {
+    this.real.waitUntil(promise.catch(() => undefined));
+  }
+  passThroughOnException(): void {}
+}
+
+/** One batch: `prepare(n)` runs before the clock starts, `run(i)` n times between two clock readings. */
+export interface Task {
+  /** What it includes, for the report. */
+  about: string;
+  prepare?: (n: number) => Promise<void> | void;
+  run: (i: number) => unknown;
+}
+
+/** Per batch: the environment, and the bench request's context. */
+export interface Batch {
+  env: BenchEnv;
+  ctx: ExecutionContext;
+}
+
+/** n fresh client requests, made before the clock starts (a request's body can be read once). */
+export class Requests {
+  private list: Request[] = [];
+  constructor(private readonly secret: string) {}
+  readonly prepare = (n: number) => {
+    this.list = Array.from({ length: n }, () => clientRequest(this.secret));
+  };
+  at(i: number): Request {
+    return this.list[i]!;
+  }
+}
+
+/** The whole request as a client sees it, for keygate (warm key, unknown key) and the pass-through control. */
+export function wholeTasks(batch: Batch): Record<string, Task> {
+  const whole = (handler: { fetch(r: Request, e: Env, c: ExecutionContext): Promise<Response> }, secret: string) => {
+    const requests = new Requests(secret);
+    return {
+      prepare: requests.prepare,
+      run: async (i: number) => (await handler.fetch(requests.at(i), batch.env, batch.ctx)).arrayBuffer(),
+    };
+  };
+  return {
+    "pass-through": { about: "bench/passthrough.js's handler and the stub origin, body read", ...whole(passThrough, batch.env.BENCH_KEY) },
+    keygate: { about: "keygate's fetch handler, warm key, and the stub origin, body read", ...whole(keygate, batch.env.BENCH_KEY) },
+    "keygate, unknown key": { about: "a well-formed key in no table (negative cache): 401",
+      ...whole(keygate, batch.env.BENCH_UNKNOWN_KEY) },
+  };
+}
+
+/** The Worker that runs batches of `tasks(batch)`, built once on the first request. */
+export function benchWorker(tasks: (batch: Batch) => Promise<Record<string, Task>>) {
+  let table: Promise<Record<string, Task>> | null = null;
+  const batch = {} as Batch;
+  return {
+    async fetch(request: Request, env: BenchEnv, real: ExecutionContext): Promise<Response> {
+      const url = new URL(request.url);
+      batch.env = env;
+      // workers-types' ExecutionContext has members no handler here uses (exports, tracing, …).
+      batch.ctx = new Context(real) as unknown as ExecutionContext;
+      if (url.pathname === "/warm") {
+        const response = await keygate.fetch(clientRequest(env.BENCH_KEY), env, batch.ctx);
+        await response.arrayBuffer();
+        return Response.json({ status: response.status });
+      }
+      table ??= tasks(batch);
+      const all = await table;
+      if (url.pathname === "/tasks") return Response.json(Object.fromEntries(Object.entries(all).map(([name, t]) => [name, t.about])));
+      const task = all[url.searchParams.get("task") ?? ""];
+      const n = Number(url.searchParams.get("n"));
+      if (task === undefined || !Number.isInteger(n) || n < 1) return new Response("unknown task or bad n", { status: 400 });
+      await task.prepare?.(n);
+      const started = performance.now();
+      for (let i = 0; i < n; i++) {
+        const result = task.run(i);
+        // Awaited only when asynchronous: an await per call would add a microtask to the synchronous stages.
+        if (result instanceof Promise) await result;
+      }
+      return Response.json({ ms: performance.now() - started, n });
+    },
+  };
+}

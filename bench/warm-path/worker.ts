@@ -1,0 +1,72 @@
+/**
+ * The warm-path microbenchmark (harness.ts says how it runs): the whole request through keygate and through the
+ * pass-through control, and each stage of keygate's data plane on its own — the same function the handler calls,
+ * with the inputs of the warm request — so the difference between the two handlers can be read stage by stage.
+ */
+import { authorize } from "../../src/authz/authorize";
+import { readDataPlaneCredential } from "../../src/authz/credential";
+import { isPathAllowed, normalizeRestPath } from "../../src/authz/paths";
+import { configOf } from "../../src/config";
+import { PUBLIC } from "../../src/gateway/arrival";
+import { forwardToOrigin } from "../../src/gateway/forward";
+import { factsOf, targetOfPath } from "../../src/gateway/handle";
+import { downstreamHeaders, upstreamHeaders } from "../../src/gateway/headers";
+import { UsageRecorder } from "../../src/gateway/usage";
+import { logLine } from "../../src/log";
+import { requestIdFor } from "../../src/request-id";
+import { AuthCache } from "../../src/store/auth-cache";
+import { benchWorker, clientRequest, originAnswer, Requests, stubOrigin, wholeTasks, type Batch, type Task } from "./harness";
+
+const REQUEST_ID = "req_0123456789abcdef0123456789abcdef";
+
+async function stageTasks(batch: Batch): Promise<Record<string, Task>> {
+  const { env } = batch;
+  const config = configOf(env);
+  const request = clientRequest(env.BENCH_KEY);
+  const credential = readDataPlaneCredential(request.headers);
+  const secret = credential.kind === "secret" ? credential.secret : null;
+  const cache = new AuthCache(config.cacheMaxEntries);
+  const records = await cache.records(env.DB, config, "bench", "chat", secret, Date.now(), batch.ctx);
+  const { key, deployment } = records;
+  if (key === null || deployment === null) throw new Error("the bench key or deployment is not in D1");
+  const facts = factsOf(request, PUBLIC);
+  const target = targetOfPath(new URL(request.url).pathname)!;
+  const usage = new UsageRecorder();
+  const requests = new Requests(env.BENCH_KEY);
+  let answers: Response[] = [];
+
+  return {
+    "stage: request id": { about: "requestIdFor(): no client id, so a fresh random one", run: () => requestIdFor(request) },
+    "stage: url + target": { about: "new URL() of the request and the /endpoint/{p}/{d} split",
+      run: () => targetOfPath(new URL(request.url).pathname) },
+    "stage: credential": { about: "readDataPlaneCredential(): header reads, format and checksum",
+      run: () => readDataPlaneCredential(request.headers) },
+    "stage: facts": { about: "factsOf(): client address, country, ASN, user agent", run: () => factsOf(request, PUBLIC) },
+    "stage: cache": { about: "AuthCache.records() for the warm key and deployment (awaited)",
+      run: () => cache.records(env.DB, config, "bench", "chat", secret, Date.now(), batch.ctx) },
+    "stage: decision": { about: "authorize(): every check, the path's included",
+      run: () => authorize({ credential, key, deployment, projectSlug: "bench", method: "POST", rawPath: target.rest, facts,
+        now: Date.now() }) },
+    "stage: path": { about: "normalizeRestPath() and isPathAllowed() alone (part of the decision)",
+      run: () => isPathAllowed(normalizeRestPath(target.rest)!, deployment.allowedPaths) },
+    "stage: usage": { about: "UsageRecorder.record() for the key (one write per 5 s, in waitUntil)",
+      run: () => usage.record(env.DB, batch.ctx, key.id, Date.now()) },
+    "stage: upstream headers": { about: "upstreamHeaders(): the client's headers filtered, x-request-id set",
+      run: () => upstreamHeaders(request.headers, deployment.originHeaders, REQUEST_ID) },
+    "stage: forward": { about: "forwardToOrigin() on a fresh request, stub origin included, body read",
+      prepare: requests.prepare,
+      run: async (i) => (await forwardToOrigin(requests.at(i), deployment, "/v1/chat/completions", {
+        fetch: stubOrigin, requestId: REQUEST_ID, maxBodyBytes: config.maxBodyBytes, timeoutMs: config.originTimeoutMs,
+        bodyTimeoutMs: config.bodyTimeoutMs, keyId: key.id, assertionKeys: config.assertionKeys })).arrayBuffer() },
+    "origin stub": { about: "the stub origin alone on a fresh request, body read (every handler pays it)",
+      prepare: requests.prepare, run: async (i) => (await stubOrigin(requests.at(i))).arrayBuffer() },
+    "stage: response wrap": { about: "downstreamHeaders() and a new Response around the origin's body",
+      prepare: (n) => void (answers = Array.from({ length: n }, originAnswer)),
+      run: (i) => new Response(answers[i]!.body, { status: 200, headers: downstreamHeaders(answers[i]!.headers) }) },
+    "stage: log line": { about: "logLine() of the warm request's fields (JSON.stringify and console.log)",
+      run: () => logLine({ msg: "endpoint", request_id: REQUEST_ID, project: "bench", deployment: "chat", endpoint: "public",
+        key_id: key.id, decision: "allow", status: 200, latency_ms: 0 }) },
+  };
+}
+
+export default benchWorker(async (batch) => ({ ...wholeTasks(batch), ...(await stageTasks(batch)) }));
