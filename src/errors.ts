@@ -78,6 +78,7 @@ export class ApiError extends Error {
     this.headers = options?.headers ?? {};
   }
 
+  /** Extra response headers, by lower-case name. */
   readonly headers: Record<string, string>;
 }
 
@@ -91,13 +92,17 @@ export function errorBody(err: ApiError): ErrorBody {
 
 /** The one function that turns an ApiError into a Response. */
 export function errorResponse(err: ApiError, requestId: string): Response {
-  const headers = new Headers(err.headers);
-  headers.set("content-type", "application/json");
-  headers.set("x-request-id", requestId);
-  // Auth outcomes must never be cached by a proxy or browser (RFC 9111 §5.2.2.5; oauth-provider does the same).
-  headers.set("cache-control", "no-store");
-  headers.set("x-content-type-options", "nosniff");
-  if (err.status === 401) headers.set("www-authenticate", 'Bearer realm="keygate"');
+  // One plain object, which the Response constructor turns into its headers once (a Headers object built here would
+  // be copied again). The error's own headers (`allow`, `retry-after`) are lower-case, like the ones after them.
+  const headers: Record<string, string> = {
+    ...err.headers,
+    "content-type": "application/json",
+    "x-request-id": requestId,
+    // Auth outcomes must never be cached by a proxy or browser (RFC 9111 §5.2.2.5; oauth-provider does the same).
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+  };
+  if (err.status === 401) headers["www-authenticate"] = 'Bearer realm="keygate"';
   return new Response(JSON.stringify(errorBody(err)), { status: err.status, headers });
 }
 

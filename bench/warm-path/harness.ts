@@ -123,8 +123,28 @@ export function wholeTasks(batch: Batch): Record<string, Task> {
       run: async (i: number) => (await handler.fetch(requests.at(i), batch.env, batch.ctx)).arrayBuffer(),
     };
   };
+  const muted = whole(keygate, batch.env.BENCH_KEY);
   return {
     "pass-through": { about: "bench/passthrough.js's handler and the stub origin, body read", ...whole(passThrough, batch.env.BENCH_KEY) },
+    "pass-through + a log line": { about: "the pass-through, then one console.log of a line like keygate's",
+      ...whole({ fetch: async (r: Request) => {
+        const response = await passThrough.fetch(r);
+        console.log(JSON.stringify({ msg: "endpoint", request_id: "req_0123456789abcdef0123456789abcdef", project: "bench",
+          deployment: "chat", endpoint: "public", key_id: "key_0123456789abcdefghjkmnpqrs", decision: "allow", status: 200,
+          latency_ms: 0 }));
+        return response;
+      } }, batch.env.BENCH_KEY) },
+    "keygate, console muted": { about: "keygate's handler with console.log a no-op: what the log line costs, by difference",
+      prepare: muted.prepare,
+      run: async (i: number) => {
+        const log = console.log;
+        console.log = () => {};
+        try {
+          return await muted.run(i);
+        } finally {
+          console.log = log;
+        }
+      } },
     keygate: { about: "keygate's fetch handler, warm key, and the stub origin, body read", ...whole(keygate, batch.env.BENCH_KEY) },
     "keygate, unknown key": { about: "a well-formed key in no table (negative cache): 401",
       ...whole(keygate, batch.env.BENCH_UNKNOWN_KEY) },

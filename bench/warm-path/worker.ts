@@ -10,7 +10,7 @@ import { configOf } from "../../src/config";
 import { PUBLIC } from "../../src/gateway/arrival";
 import { forwardToOrigin } from "../../src/gateway/forward";
 import { factsOf, targetOfPath } from "../../src/gateway/handle";
-import { downstreamHeaders, upstreamHeaders } from "../../src/gateway/headers";
+import { filterDownstream, filterUpstream } from "../../src/gateway/headers";
 import { UsageRecorder } from "../../src/gateway/usage";
 import { logLine } from "../../src/log";
 import { requestIdFor } from "../../src/request-id";
@@ -51,8 +51,8 @@ async function stageTasks(batch: Batch): Promise<Record<string, Task>> {
       run: () => isPathAllowed(normalizeRestPath(target.rest)!, deployment.allowedPaths) },
     "stage: usage": { about: "UsageRecorder.record() for the key (one write per 5 s, in waitUntil)",
       run: () => usage.record(env.DB, batch.ctx, key.id, Date.now()) },
-    "stage: upstream headers": { about: "upstreamHeaders(): the client's headers filtered, x-request-id set",
-      run: () => upstreamHeaders(request.headers, deployment.originHeaders, REQUEST_ID) },
+    "stage: upstream headers": { about: "a copy of the client's headers, filterUpstream() in place, x-request-id set",
+      run: () => filterUpstream(new Headers(request.headers), deployment.originHeaders, REQUEST_ID) },
     "stage: forward": { about: "forwardToOrigin() on a fresh request, stub origin included, body read",
       prepare: requests.prepare,
       run: async (i) => (await forwardToOrigin(requests.at(i), deployment, "/v1/chat/completions", {
@@ -60,9 +60,9 @@ async function stageTasks(batch: Batch): Promise<Record<string, Task>> {
         bodyTimeoutMs: config.bodyTimeoutMs, keyId: key.id, assertionKeys: config.assertionKeys })).arrayBuffer() },
     "origin stub": { about: "the stub origin alone on a fresh request, body read (every handler pays it)",
       prepare: requests.prepare, run: async (i) => (await stubOrigin(requests.at(i))).arrayBuffer() },
-    "stage: response wrap": { about: "downstreamHeaders() and a new Response around the origin's body",
+    "stage: response wrap": { about: "a new Response around the origin's, filterDownstream() in place",
       prepare: (n) => void (answers = Array.from({ length: n }, originAnswer)),
-      run: (i) => new Response(answers[i]!.body, { status: 200, headers: downstreamHeaders(answers[i]!.headers) }) },
+      run: (i) => filterDownstream(new Response(answers[i]!.body, answers[i]!).headers) },
     "stage: log line": { about: "logLine() of the warm request's fields (JSON.stringify and console.log)",
       run: () => logLine({ msg: "endpoint", request_id: REQUEST_ID, project: "bench", deployment: "chat", endpoint: "public",
         key_id: key.id, decision: "allow", status: 200, latency_ms: 0 }) },

@@ -12,7 +12,7 @@ import type { AssertionKeys } from "../config";
 import { ApiError } from "../errors";
 import { signedAssertion } from "./assertion";
 import { ASSERTION_HEADER } from "../origin";
-import { downstreamHeaders, upstreamHeaders } from "./headers";
+import { filterDownstream, filterUpstream } from "./headers";
 import { upstreamBody } from "./request-body";
 
 export interface ForwardOptions {
@@ -52,23 +52,17 @@ export async function forwardToOrigin(
   if (request.signal.aborted) hangUp();
   else request.signal.addEventListener("abort", hangUp, { once: true });
 
-  const headers = upstreamHeaders(request.headers, deployment.originHeaders, opts.requestId);
   const body = await upstreamBody(request, {
     model: deployment.model,
     maxBodyBytes: opts.maxBodyBytes,
     bodyTimeoutMs: opts.bodyTimeoutMs,
     onTooLarge: () => abort.abort(new ApiError("request_too_large")),
   });
-  if (body.length !== null) headers.set("content-length", String(body.length));
-  if (body.contentType !== null) headers.set("content-type", body.contentType);
-  // Signed once the body is in (a pinned body is read whole first), so its minute starts when the origin is called;
-  // set last, over any origin header of the same name. Outside the origin call's try: a refusal stays a 500.
-  if (deployment.originAssertion) {
-    headers.set(
-      ASSERTION_HEADER,
-      await signedAssertion(opts.assertionKeys, request.url, deployment, opts.keyId ?? null, opts.requestId),
-    );
-  }
+  // Signed once the body is in (a pinned body is read whole first), so its minute starts when the origin is called.
+  // Outside the origin call's try: a refusal stays a 500.
+  const assertion = deployment.originAssertion
+    ? await signedAssertion(opts.assertionKeys, request.url, deployment, opts.keyId ?? null, opts.requestId)
+    : null;
 
   // A streamed body must have arrived whole by the deadline; once the origin has answered it no longer matters.
   let bodyTimer: ReturnType<typeof setTimeout> | null = null;
@@ -82,12 +76,19 @@ export async function forwardToOrigin(
   try {
     const upstreamRequest = new Request(targetUrl(deployment.originUrl, restPath, request.url), {
       method: request.method,
-      headers,
+      // Copied by the constructor, then filtered in place: the origin never sees what filterUpstream drops.
+      headers: request.headers,
       body: body.stream,
       // A redirect is the origin's business with its own clients; following it could leave the allowed paths.
       redirect: "manual",
       signal: abort.signal,
     });
+    const headers = upstreamRequest.headers;
+    filterUpstream(headers, deployment.originHeaders, opts.requestId);
+    if (body.length !== null) headers.set("content-length", String(body.length));
+    if (body.contentType !== null) headers.set("content-type", body.contentType);
+    // Set last, over any origin header of the same name.
+    if (assertion !== null) headers.set(ASSERTION_HEADER, assertion);
     upstream = await untilAborted(opts.fetch(upstreamRequest), abort.signal);
   } catch (err) {
     const reason: unknown = abort.signal.reason;
@@ -107,19 +108,18 @@ export async function forwardToOrigin(
     });
   }
 
-  const responseHeaders = downstreamHeaders(upstream.headers);
-  responseHeaders.set("x-request-id", opts.requestId);
+  // The origin's body stream itself: never buffered, so SSE reaches the client event by event. Status, status text
+  // and headers are copied by the constructor (the origin's own headers cannot be changed), then filtered in place.
+  const response = new Response(upstream.body, upstream);
+  const headers = response.headers;
+  filterDownstream(headers);
+  headers.set("x-request-id", opts.requestId);
   // Origin content is served from keygate's own host, next to /admin. Should a browser ever render it (an origin
   // answering text/html), it runs in a sandbox with no script, no same-origin access and no sniffing, so it can
   // never act on /admin with a signed-in operator's Cloudflare Access cookie. API clients ignore both headers.
-  responseHeaders.set("content-security-policy", "sandbox; default-src 'none'");
-  responseHeaders.set("x-content-type-options", "nosniff");
-  // The origin's body stream itself: never buffered, so SSE reaches the client event by event.
-  return new Response(upstream.body, {
-    status: upstream.status,
-    statusText: upstream.statusText,
-    headers: responseHeaders,
-  });
+  headers.set("content-security-policy", "sandbox; default-src 'none'");
+  headers.set("x-content-type-options", "nosniff");
+  return response;
 }
 
 /** `{origin}{rest}{?query}`: the client's query string as sent, the fragment (never sent on the wire) dropped. */

@@ -121,48 +121,44 @@ const UPSTREAM_DROPPED: ReadonlySet<string> = new Set([
 const DOWNSTREAM_DROPPED: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...HOST_WIDE]);
 
 /**
- * A copy of `source` without the dropped names. One pass over the names, deleting only those present: on the
- * data plane's hot path this measured about half the cost of deleting every name on the drop lists, and of
- * rebuilding the headers by appending. Header names iterate lower-cased.
+ * Deletes the dropped names from `headers`, in place: the headers of the message keygate is building (the upstream
+ * Request, or the Response around the origin's), which the runtime copied once from the other side. Filtering a
+ * separate copy and handing it to the constructor, which copies it again, measured about twice the cost on the data
+ * plane's hot path; deleting only the names present is about half the cost of deleting every name on the drop lists.
+ * The names are read before any is deleted (a Headers iterator over a list that shrinks under it would skip one).
+ * Header names iterate lower-cased.
  */
-function keepOnly(source: Headers, dropped: ReadonlySet<string>, droppedPrefixes: readonly string[]): Headers {
-  const listed = connectionListed(source);
-  const out = new Headers(source);
-  for (const name of source.keys()) {
+function dropFrom(headers: Headers, dropped: ReadonlySet<string>, droppedPrefixes: readonly string[]): void {
+  const listed = connectionListed(headers);
+  for (const name of [...headers.keys()]) {
     if (dropped.has(name) || listed.includes(name) || droppedPrefixes.some((prefix) => name.startsWith(prefix))) {
-      out.delete(name);
+      headers.delete(name);
     }
   }
-  return out;
 }
 
 /**
- * Headers for the request to the origin: the client's, minus credentials, hop-by-hop and forgeable forwarding
- * headers, plus keygate's `x-request-id` (so origin logs can be joined to ours), plus the deployment's origin
- * headers, which win over anything the client sent (e.g. the origin's own `Authorization`).
+ * The headers of the request to the origin, from the client's copy in place: minus credentials, hop-by-hop and
+ * forgeable forwarding headers, plus keygate's `x-request-id` (so origin logs can be joined to ours), plus the
+ * deployment's origin headers, which win over anything the client sent (e.g. the origin's own `Authorization`).
  */
-export function upstreamHeaders(
-  clientHeaders: Headers,
-  originHeaders: Record<string, string>,
-  requestId: string,
-): Headers {
-  const out = keepOnly(clientHeaders, UPSTREAM_DROPPED, FORWARDING_PREFIXES);
-  out.set("x-request-id", requestId);
+export function filterUpstream(headers: Headers, originHeaders: Record<string, string>, requestId: string): void {
+  dropFrom(headers, UPSTREAM_DROPPED, FORWARDING_PREFIXES);
+  headers.set("x-request-id", requestId);
   for (const [name, value] of Object.entries(originHeaders)) {
     // The admin API rejects these at write time; skipping them here keeps a bad row from corrupting the request.
-    if (!isReservedOriginHeader(name)) out.set(name, value);
+    if (!isReservedOriginHeader(name)) headers.set(name, value);
   }
-  return out;
 }
 
 /**
- * Headers for the response to the client: the origin's, minus hop-by-hop and host-wide headers (HOST_WIDE). An origin's cookies
- * would be set on keygate's host, shared by every deployment behind it, so they never pass.
+ * The headers of the response to the client, from the origin's copy in place: minus hop-by-hop and host-wide headers
+ * (HOST_WIDE). An origin's cookies would be set on keygate's host, shared by every deployment behind it, so they never
+ * pass.
  */
-export function downstreamHeaders(originHeaders: Headers): Headers {
-  const out = keepOnly(originHeaders, DOWNSTREAM_DROPPED, HOST_WIDE_PREFIXES);
+export function filterDownstream(headers: Headers): void {
+  dropFrom(headers, DOWNSTREAM_DROPPED, HOST_WIDE_PREFIXES);
   // The Workers fetch() hands over a compressed body already decoded (and re-encodes it on the way out, as
   // `content-encoding` still says), so the origin's length of the encoded bytes no longer describes this body.
-  if (out.has("content-encoding")) out.delete("content-length");
-  return out;
+  if (headers.has("content-encoding")) headers.delete("content-length");
 }

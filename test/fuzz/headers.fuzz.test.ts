@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { downstreamHeaders, upstreamHeaders } from "../../src/gateway/headers";
+import { filterDownstream, filterUpstream } from "../../src/gateway/headers";
 
 const RUNS = 3000;
 
@@ -44,7 +44,8 @@ describe("header filters", () => {
   it("nothing dangerous goes up, whatever the case and repetition", () => {
     fc.assert(
       fc.property(headerList(NEVER_UP), (pairs) => {
-        const out = upstreamHeaders(build(pairs), { authorization: "Bearer origin" }, "req_1");
+        const out = build(pairs);
+        filterUpstream(out, { authorization: "Bearer origin" }, "req_1");
         for (const name of NEVER_UP) {
           if (name === "authorization") expect(out.get(name)).toBe("Bearer origin");
           else expect(out.has(name), name).toBe(false);
@@ -58,7 +59,8 @@ describe("header filters", () => {
   it("nothing host-wide comes down, whatever the case and repetition", () => {
     fc.assert(
       fc.property(headerList(NEVER_DOWN), (pairs) => {
-        const out = downstreamHeaders(build(pairs));
+        const out = build(pairs);
+        filterDownstream(out);
         for (const name of NEVER_DOWN) expect(out.has(name), name).toBe(false);
         for (const [name] of pairs) if (HARMLESS.includes(name.toLowerCase())) expect(out.has(name)).toBe(true);
       }),
