@@ -3,7 +3,8 @@
 //
 // Why: every isolate cold start evaluates the whole bundle before the first request is served.
 // The data plane (proxying /v1/...) should not pay for building the admin app (its zod schemas,
-// @hono/zod-openapi routes, OpenAPI document). This script gives the before/after figure.
+// routes, OpenAPI document), nor for parsing more bundle than it needs. This script gives the
+// before/after figure.
 //
 // What: builds the bundle once (`wrangler deploy --dry-run --outdir --outfile`), then runs
 // `wrangler check startup --worker <bundle>` N times. Each run loads the bundle in local workerd,
