@@ -22,7 +22,7 @@ import {
   Description,
   IdParam,
   json,
-    listBody,
+  listBody,
   listRoute,
   Name,
   ProjectParams,

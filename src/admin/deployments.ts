@@ -24,7 +24,7 @@ import {
   DeploymentParams,
   Fingerprint,
   json,
-    listBody,
+  listBody,
   listRoute,
   Name,
   ProjectParams,

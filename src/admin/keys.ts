@@ -30,7 +30,7 @@ import {
   Description,
   IdParam,
   json,
-    listBody,
+  listBody,
   listRoute,
   Name,
   PermissionSetField,

@@ -32,7 +32,7 @@ import {
   Description,
   IdParam,
   json,
-    listBody,
+  listBody,
   listRoute,
   ListQuery,
   Name,
