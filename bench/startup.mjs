@@ -3,7 +3,8 @@
 //
 // Why: every isolate cold start evaluates the whole bundle before the first request is served.
 // The data plane (proxying /v1/...) should not pay for building the admin app (its zod schemas,
-// @hono/zod-openapi routes, OpenAPI document). This script gives the before/after figure.
+// routes, OpenAPI document), nor for parsing more bundle than it needs. This script gives the
+// before/after figure.
 //
 // What: builds the bundle once (`wrangler deploy --dry-run --outdir --outfile`), then runs
 // `wrangler check startup --worker <bundle>` N times. Each run loads the bundle in local workerd,
@@ -12,9 +13,9 @@
 //   eval    = sampled time whose stack is inside the bundle (module evaluation; excl. GC and the
 //             compile of the bundle, which V8 books to (program) or to wrangler's import() wrapper)
 //   window  = endTime - startTime of the profile; gc = (garbage collector) samples
-// and attribute samples to packages / source dirs using esbuild's `// node_modules/...` and
-// `// src/...` module markers in the (unminified) bundle: self = leaf frame, total = anywhere on
-// the stack. Top-level statements of the scope-hoisted bundle have no line info in the profile:
+// and attribute samples to packages / source dirs through the bundle's source map (wrangler writes
+// <module>.map beside it; the bundle is minified, so its code has no file markers): self = leaf frame,
+// total = anywhere on the stack. Top-level statements of the scope-hoisted bundle have no line info in the profile:
 // their self time shows as "(bundle top level)". The sampler is ~1 ms but V8 sometimes takes no
 // sample for 5-40 ms (e.g. while compiling); wrangler books such a gap to the next sample, so group
 // figures are coarse and the machine is noisy: compare medians of `active`, not single runs.
@@ -23,7 +24,7 @@
 // Offline: WRANGLER_SEND_METRICS=false (telemetry to sparrow.cloudflare.com) and
 // CLOUDFLARE_CF_FETCH_ENABLED=false (miniflare's request.cf fetch from workers.cloudflare.com) are set.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { basename, delimiter, dirname, join, resolve } from "node:path";
@@ -56,7 +57,7 @@ function wrangler(args) {
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const ms = (us) => (us / 1000).toFixed(1);
 
-// 1. Build once; every run profiles the same bytes, and the line markers match the profile.
+// 1. Build once; every run profiles the same bytes, and the source map matches the profile.
 const outdir = join(tmp, "out"), bundle = join(tmp, "worker.bundle");
 wrangler(["deploy", "--dry-run", "--outdir", outdir, "--outfile", bundle]);
 const modules = readdirSync(outdir).filter((f) => /\.(m?js|cjs)$/.test(f));
@@ -79,30 +80,54 @@ finally { await mf.dispose(); }
 const pr = spawnSync("node", [probe], { cwd: root, env, encoding: "utf8", timeout: 120_000 });
 if (pr.status !== 0) fail(`the bundle does not evaluate in workerd, a startup profile would be meaningless:\n${pr.stderr}${pr.stdout}`);
 
-// Module markers per file: "// node_modules/x/y.js", or `"src/a.ts"() {` (esbuild __esm/__commonJS wrappers).
-const markerRe = /^\s*(?:\/\/ |")((?:node_modules|src)\/[^"\s]+)(?:"\(.*)?$/;
-const markers = new Map(modules.map((f) => {
-  const list = [];
-  readFileSync(join(outdir, f), "utf8").split("\n").forEach((l, i) => { const m = markerRe.exec(l); if (m) list.push([i, m[1]]); });
-  return [f, list];
+// Source positions per module file, from its source map: per generated line, [column, source index or -1] segments
+// in column order (-1: code that maps to no source, i.e. esbuild's runtime helpers).
+const BASE64 = Object.fromEntries([..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"].map((c, i) => [c, i]));
+function sourcePositions(map) {
+  const lines = [];
+  let source = 0; // the source index is a delta across the whole mapping, the column one within a line
+  for (const line of map.mappings.split(";")) {
+    const segments = [];
+    let column = 0;
+    for (const segment of line.split(",").filter(Boolean)) {
+      const fields = [];
+      for (let i = 0, value = 0, shift = 0; i < segment.length; i++) { // base64 VLQ: 5 bits a digit, sign in bit 0
+        const digit = BASE64[segment[i]];
+        value += (digit & 31) << shift;
+        if (digit & 32) shift += 5;
+        else { fields.push(value & 1 ? -(value >>> 1) : value >>> 1); value = shift = 0; }
+      }
+      column += fields[0];
+      if (fields.length > 1) source += fields[1];
+      segments.push([column, fields.length > 1 ? source : -1]);
+    }
+    lines.push(segments);
+  }
+  return { sources: map.sources, lines };
+}
+const positions = new Map(modules.map((f) => {
+  const map = join(outdir, `${f}.map`);
+  if (!existsSync(map)) fail(`${map} is missing: wrangler wrote no source map, so samples cannot be attributed`);
+  return [f, sourcePositions(JSON.parse(readFileSync(map, "utf8")))];
 }));
-function groupOf(path) {
-  let m = /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+function groupOf(path) { // a source path relative to the map: "../../../work/keygate/src/admin/app.ts", "…/node_modules/zod/…"
+  let m = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(path);
   if (m) return m[1];
-  m = /^src\/([^/]+)\//.exec(path);
-  return m ? `src/${m[1]}/*` : path;
+  m = /(?:^|\/)src\/(?!.*\/src\/)([^/]+)(\/)?/.exec(path); // the last src/: the repo may sit under another
+  return m ? `src/${m[1]}${m[2] ? "/*" : ""}` : path.replace(/^(\.\.\/)+/, "");
 }
 function frameGroup(cf) {
   if (!cf.url) return cf.functionName.startsWith("(") ? cf.functionName : null; // null: builtin, inherit caller
-  const list = markers.get(basename(cf.url));
-  if (!list) return "(check-startup wrapper)"; // wrangler's import() entrypoint; compile time may land here
+  const module = positions.get(basename(cf.url));
+  if (!module) return "(check-startup wrapper)"; // wrangler's import() entrypoint; compile time may land here
   if (cf.lineNumber < 0) return "(bundle top level)";
-  let g = "(esbuild runtime)"; // binary search: last marker at or before the line (0-based)
-  for (let lo = 0, hi = list.length - 1; lo <= hi;) {
+  const segments = module.lines[cf.lineNumber] ?? [];
+  let source = -1; // binary search: the last segment at or before the column (both 0-based)
+  for (let lo = 0, hi = segments.length - 1; lo <= hi;) {
     const mid = (lo + hi) >> 1;
-    if (list[mid][0] <= cf.lineNumber) { g = groupOf(list[mid][1]); lo = mid + 1; } else hi = mid - 1;
+    if (segments[mid][0] <= cf.columnNumber) { source = segments[mid][1]; lo = mid + 1; } else hi = mid - 1;
   }
-  return g;
+  return source < 0 ? "(esbuild runtime)" : groupOf(module.sources[source]);
 }
 
 // 2. Profile N times, 3. analyse each profile.
@@ -119,7 +144,7 @@ function analyse(profile) {
     const fn = stack[0].functionName;
     if (fn === "(idle)") { r.idle += dt; return; }
     if (fn === "(garbage collector)") r.gc += dt;
-    if (stack.some((cf) => markers.has(basename(cf.url)))) r.eval += dt;
+    if (stack.some((cf) => positions.has(basename(cf.url)))) r.eval += dt;
     const groups = stack.map(frameGroup);
     add(r.self, groups.find((g) => g !== null) ?? fn, dt);
     for (const g of new Set(groups)) if (g && g !== "(root)") add(r.total, g, dt);

@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { adminApp, documentConfig } from "./admin/app";
+import { adminApp, adminDocument } from "./admin/app";
 import { renderDocs } from "./admin/docs";
 import { configOf } from "./config";
 import type { AppBindings, Deps } from "./env";
@@ -19,16 +19,6 @@ function asApiError(err: unknown): ApiError {
     // Hono's JSON validator throws this for a body that is not JSON.
     return new ApiError("invalid_request", "The request body is not valid JSON.", null, { cause: err });
   }
-  if (err instanceof HTTPException && err.status === 415) {
-    // @hono/zod-openapi's media-type gate: a body labelled as anything but JSON (curl's default form type,
-    // text/plain) or not labelled at all.
-    return new ApiError(
-      "invalid_request",
-      "The request body must be JSON, sent with 'Content-Type: application/json'.",
-      null,
-      { cause: err },
-    );
-  }
   return toApiError(err);
 }
 
@@ -41,7 +31,7 @@ export function controlPlane(deps: Deps) {
     await next();
     c.header("x-request-id", c.get("requestId"));
   });
-  app.get("/admin/docs", (c) => c.html(renderDocs(admin.getOpenAPI31Document(documentConfig(new URL(c.req.url).origin)))));
+  app.get("/admin/docs", (c) => c.html(renderDocs(adminDocument(new URL(c.req.url).origin))));
   app.route("/admin/v1", admin);
   app.notFound(() => {
     throw new ApiError("not_found", "No such route. The data plane is /endpoint/{project}/{deployment}/…, the API /admin/v1.");

@@ -3,7 +3,7 @@
  * condition windows): RFC 3339 with an offset, at most year 9999 in UTC, returned in UTC with milliseconds. Its own
  * file so the data plane, which reads stored times through time.ts, never loads zod.
  */
-import { z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { NOT_RFC3339, parseTimestamp } from "./time";
 
 export const Timestamp = z
@@ -14,4 +14,4 @@ export const Timestamp = z
     ctx.addIssue({ code: "custom", message: parsed.message });
     return z.NEVER;
   })
-  .openapi({ type: "string", format: "date-time", example: "2026-12-31T23:59:59Z" });
+  .meta({ format: "date-time", example: "2026-12-31T23:59:59Z" });

@@ -2,9 +2,8 @@
  * The control plane: /admin/v1. Every route is authenticated (except the OpenAPI document and its docs page),
  * validated strictly by its zod schema, and filtered by project in its SQL.
  */
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { ZodError } from "zod";
 import { waitOutLeases } from "../store/lease";
 import { projectRevision } from "../store/projects";
 import { REVISION_HEADER } from "../revision";
@@ -18,56 +17,43 @@ import { deployments } from "./deployments";
 import { explain } from "./explain";
 import { keyLinks } from "./key-links";
 import { keys } from "./keys";
+import { openApiDocument } from "./openapi";
 import { policies } from "./policies";
 import { projects } from "./projects";
+import { mountRoute } from "./route";
 import { tokens } from "./tokens";
 
-/** `["conditions", "ip_allow", 2]` → `conditions.ip_allow[2]`: the field a client has to fix. */
-export function paramOf(path: readonly PropertyKey[]): string | null {
-  let out = "";
-  for (const part of path) out += typeof part === "number" ? `[${part}]` : out ? `.${String(part)}` : String(part);
-  return out || null;
-}
+/** Every management route, in the order the document lists them. */
+const ROUTES = [projects, deployments, keyLinks, keys, tokens, applications, policies, explain, audit].flatMap((r) => r.list);
 
-function validationError(error: ZodError): ApiError {
-  const issue = error.issues[0];
-  if (!issue) return new ApiError("invalid_request");
-  if (issue.code === "unrecognized_keys") {
-    const field = paramOf([...issue.path, issue.keys[0] ?? ""]);
-    return new ApiError("invalid_request", `Unknown field '${field}'.`, field);
-  }
-  const field = paramOf(issue.path);
-  return new ApiError("invalid_request", field ? `Invalid '${field}': ${issue.message}.` : issue.message, field);
-}
-
-export function documentConfig(origin: string) {
-  return {
-    openapi: "3.1.0",
-    info: {
-      title: "keygate management API",
-      version: "1",
-      description:
-        "Projects, deployments, API keys, applications and policies, and management tokens. Authenticate with `Authorization: Bearer " +
-        "<ADMIN_TOKEN or ik_sdk_ token>` or a Cloudflare Access JWT. Errors use the OpenAI error shape. Every successful " +
-        "write answers with `keygate-revision`: the project's revision after it; a data-plane request that starts after " +
-        "that answer carries at least that revision.",
+/** The management API's OpenAPI document, as served to a client of `origin` (its server URL is on that origin). */
+export function adminDocument(origin: string) {
+  return openApiDocument(
+    ROUTES.map((route) => route.spec),
+    {
+      info: {
+        title: "keygate management API",
+        version: "1",
+        description:
+          "Projects, deployments, API keys, applications and policies, and management tokens. Authenticate with `Authorization: Bearer " +
+          "<ADMIN_TOKEN or ik_sdk_ token>` or a Cloudflare Access JWT. Errors use the OpenAI error shape. Every successful " +
+          "write answers with `keygate-revision`: the project's revision after it; a data-plane request that starts after " +
+          "that answer carries at least that revision.",
+      },
+      servers: [{ url: `${origin}/admin/v1` }],
+      // Every documented route needs a credential: `authenticate` (below) runs before each of them.
+      security: [{ bearer: [] }],
+      securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
     },
-    servers: [{ url: `${origin}/admin/v1` }],
-    security: [{ bearer: [] }],
-  };
+  );
 }
 
 export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
 
 export function adminApp(deps: Deps) {
-  const app = new OpenAPIHono<AppBindings>({
-    defaultHook: (result) => {
-      if (!result.success) throw validationError(result.error);
-    },
-  });
+  const app = new Hono<AppBindings>();
 
-  app.doc31("/openapi.json", (c) => documentConfig(new URL(c.req.url).origin));
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  app.get("/openapi.json", (c) => c.json(adminDocument(new URL(c.req.url).origin)));
 
   app.use("*", authenticate(accessVerifier(deps.fetch)));
   // Admin bodies are small JSON documents; refuse anything larger before it is read.
@@ -98,14 +84,6 @@ export function adminApp(deps: Deps) {
     c.header("cache-control", "no-store");
   });
 
-  app.route("/", projects);
-  app.route("/", deployments);
-  app.route("/", keyLinks);
-  app.route("/", keys);
-  app.route("/", tokens);
-  app.route("/", applications);
-  app.route("/", policies);
-  app.route("/", explain);
-  app.route("/", audit);
+  for (const route of ROUTES) mountRoute(app, route);
   return app;
 }

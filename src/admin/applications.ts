@@ -2,8 +2,7 @@
  * /admin/v1/projects/{project}/applications — non-human principals (a service, a CI job, a team's backend).
  * Keys made for an application inherit its policies; deleting it deletes its policies and revokes its keys.
  */
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppBindings } from "../env";
+import * as z from "zod";
 import { newId } from "../secrets/ids";
 import {
   deleteApplication,
@@ -16,13 +15,13 @@ import {
 import type { ProjectRow } from "../store/projects";
 import { isoNow } from "../time";
 import { auditContext, orNotFound, projectFor, stillThere, unlessTaken } from "./guard";
+import { Routes } from "./route";
 import {
   AUTH_ERRORS,
   CONFLICT_ERROR,
   Description,
   IdParam,
   json,
-  jsonBody,
   listBody,
   listRoute,
   Name,
@@ -31,7 +30,7 @@ import {
 
 export const Application = z
   .object({
-    id: z.string().openapi({ example: "app_01jcz9x7k2m3n4p5q6r7s8t9v0" }),
+    id: z.string().meta({ example: "app_01jcz9x7k2m3n4p5q6r7s8t9v0" }),
     object: z.literal("application"),
     project: z.string(),
     name: z.string(),
@@ -39,12 +38,12 @@ export const Application = z
     created_at: z.string(),
     updated_at: z.string(),
   })
-  .openapi("Application");
+  .meta({ id: "Application" });
 
-const CreateApplication = z.strictObject({ name: Name, description: Description.optional() }).openapi("CreateApplication");
+const CreateApplication = z.strictObject({ name: Name, description: Description.optional() }).meta({ id: "CreateApplication" });
 const UpdateApplication = z
   .strictObject({ name: Name.optional(), description: Description.nullable().optional() })
-  .openapi("UpdateApplication");
+  .meta({ id: "UpdateApplication" });
 
 function applicationView(row: ApplicationRow, projectSlug: string): z.infer<typeof Application> {
   return {
@@ -66,18 +65,18 @@ async function applicationOrThrow(db: D1Database, project: ProjectRow, id: strin
 
 const taken = (name: string) => `The application name '${name}' is taken in this project.`;
 const tags = ["Applications"];
-const ApplicationParams = ProjectParams.extend({ application_id: IdParam("application_id") });
-export const applications = new OpenAPIHono<AppBindings>();
+const ApplicationParams = ProjectParams.extend({ application_id: IdParam });
+export const applications = new Routes();
 
-applications.openapi(
-  createRoute({
+applications.add(
+  {
     method: "post",
     path: "/projects/{project}/applications",
     tags,
     summary: "Create an application",
-    request: { params: ProjectParams, ...jsonBody(CreateApplication) },
+    request: { param: ProjectParams, json: CreateApplication },
     responses: { 201: json(Application, "The application."), ...AUTH_ERRORS, ...CONFLICT_ERROR },
-  }),
+  },
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "write");
     const body = c.req.valid("json");
@@ -95,7 +94,7 @@ applications.openapi(
   },
 );
 
-applications.openapi(
+applications.add(
   listRoute({
     path: "/projects/{project}/applications",
     params: ProjectParams,
@@ -112,10 +111,10 @@ applications.openapi(
   },
 );
 
-const one = { path: "/projects/{project}/applications/{application_id}", tags, request: { params: ApplicationParams } } as const;
+const one = { path: "/projects/{project}/applications/{application_id}", tags, request: { param: ApplicationParams } } as const;
 
-applications.openapi(
-  createRoute({ ...one, method: "get", summary: "Get an application", responses: { 200: json(Application, "The application."), ...AUTH_ERRORS } }),
+applications.add(
+  { ...one, method: "get", summary: "Get an application", responses: { 200: json(Application, "The application."), ...AUTH_ERRORS } },
   async (c) => {
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "read");
@@ -123,14 +122,14 @@ applications.openapi(
   },
 );
 
-applications.openapi(
-  createRoute({
+applications.add(
+  {
     ...one,
     method: "patch",
     summary: "Update an application",
-    request: { ...one.request, ...jsonBody(UpdateApplication) },
+    request: { ...one.request, json: UpdateApplication },
     responses: { 200: json(Application, "The application."), ...AUTH_ERRORS, ...CONFLICT_ERROR },
-  }),
+  },
   async (c) => {
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");
@@ -142,13 +141,13 @@ applications.openapi(
   },
 );
 
-applications.openapi(
-  createRoute({
+applications.add(
+  {
     ...one,
     method: "delete",
     summary: "Delete an application: its policies are deleted and its keys revoked, from the next request on",
     responses: { 200: json(Application, "The application as it was."), ...AUTH_ERRORS },
-  }),
+  },
   async (c) => {
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");

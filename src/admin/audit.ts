@@ -1,21 +1,21 @@
 /** /admin/v1/projects/{project}/audit — the project's audit log, newest first. */
-import { OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppBindings } from "../env";
+import * as z from "zod";
 import { listAudit, type AuditRow } from "../store/audit";
 import { projectFor } from "./guard";
+import { Routes } from "./route";
 import { listBody, listRoute, ProjectParams } from "./schemas";
 
 export const AuditEvent = z
   .object({
     id: z.string(),
     object: z.literal("audit_event"),
-    actor: z.string().openapi({ example: "token:tok_01jcz9x7k2m3n4p5q6r7s8t9v0" }),
-    action: z.string().openapi({ example: "key.revoke" }),
-    target: z.string().openapi({ example: "key_01jcz9x7k2m3n4p5q6r7s8t9v0" }),
+    actor: z.string().meta({ example: "token:tok_01jcz9x7k2m3n4p5q6r7s8t9v0" }),
+    action: z.string().meta({ example: "key.revoke" }),
+    target: z.string().meta({ example: "key_01jcz9x7k2m3n4p5q6r7s8t9v0" }),
     request_id: z.string(),
     created_at: z.string(),
   })
-  .openapi("AuditEvent");
+  .meta({ id: "AuditEvent" });
 
 function eventView(row: AuditRow): z.infer<typeof AuditEvent> {
   return {
@@ -29,9 +29,9 @@ function eventView(row: AuditRow): z.infer<typeof AuditEvent> {
   };
 }
 
-export const audit = new OpenAPIHono<AppBindings>();
+export const audit = new Routes();
 
-audit.openapi(
+audit.add(
   listRoute({
     path: "/projects/{project}/audit",
     params: ProjectParams,

@@ -1,5 +1,5 @@
 /** /admin/v1/projects/{project}/deployments — origins that keys can call. */
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import * as z from "zod";
 import type { Context } from "hono";
 import type { AppBindings } from "../env";
 import { ApiError } from "../errors";
@@ -17,13 +17,13 @@ import {
 import { isoNow } from "../time";
 import { auditContext, orNotFound, projectFor, unlessTaken } from "./guard";
 import { checkOriginHeaders, checkOriginUrl } from "../origin";
+import { Routes } from "./route";
 import {
   AUTH_ERRORS,
   CONFLICT_ERROR,
   DeploymentParams,
   Fingerprint,
   json,
-  jsonBody,
   listBody,
   listRoute,
   Name,
@@ -40,31 +40,31 @@ export const Deployment = z
     name: z.string(),
     origin: z.object({
       url: z.string(),
-      header_names: z.array(z.string()).openapi({ description: "Values are write-only and never shown." }),
-      assertion: z.boolean().openapi({ description: "Every forwarded request carries a signed Keygate-Assertion JWT." }),
+      header_names: z.array(z.string()).meta({ description: "Values are write-only and never shown." }),
+      assertion: z.boolean().meta({ description: "Every forwarded request carries a signed Keygate-Assertion JWT." }),
     }),
     model: z.string().nullable(),
     allowed_paths: z.array(z.string()),
-    auth_enabled: z.boolean().openapi({ description: "The public endpoint's API-key auth toggle (endpoints.public.auth_enabled)." }),
+    auth_enabled: z.boolean().meta({ description: "The public endpoint's API-key auth toggle (endpoints.public.auth_enabled)." }),
     endpoints: z.object({
       public: z.object({ enabled: z.boolean(), auth_enabled: z.boolean() }),
       private: z.object({
         enabled: z.boolean(),
         auth_enabled: z.boolean(),
-        client_cert_fingerprints: z.array(z.string()).nullable().openapi({
+        client_cert_fingerprints: z.array(z.string()).nullable().meta({
           description: "SHA-256 fingerprints PRIVATE_HOSTNAME accepts for this deployment; null: any certificate the edge verified.",
         }),
       }),
     }),
-    url: z.string().openapi({
+    url: z.string().meta({
       description: "The base URL clients call (the host form when ENDPOINT_HOST_SUFFIX is set); an OpenAI client's base_url is url + '/v1'.",
     }),
     created_at: z.string(),
     updated_at: z.string(),
   })
-  .openapi("Deployment");
+  .meta({ id: "Deployment" });
 
-const OriginHeaders = z.record(z.string(), z.string()).openapi({ example: { Authorization: "Bearer origin-secret" } });
+const OriginHeaders = z.record(z.string(), z.string()).meta({ example: { Authorization: "Bearer origin-secret" } });
 const Origin = z.strictObject({ url: z.string().max(2048), headers: OriginHeaders.optional(), assertion: z.boolean().optional() });
 /** In a PATCH the URL may stay as it is (to turn the assertion on, say). */
 const OriginPatch = Origin.extend({ url: z.string().max(2048).optional() });
@@ -96,7 +96,7 @@ const CreateDeployment = z
     auth_enabled: z.boolean().optional(),
     endpoints: Endpoints.optional(),
   })
-  .openapi("CreateDeployment");
+  .meta({ id: "CreateDeployment" });
 
 const UpdateDeployment = z
   .strictObject({
@@ -107,7 +107,7 @@ const UpdateDeployment = z
     auth_enabled: z.boolean().optional(),
     endpoints: Endpoints.optional(),
   })
-  .openapi("UpdateDeployment");
+  .meta({ id: "UpdateDeployment" });
 
 type EndpointFields = Pick<
   DeploymentRow,
@@ -237,17 +237,17 @@ export async function deploymentOrThrow(db: D1Database, projectId: string, slug:
 }
 
 const tags = ["Deployments"];
-export const deployments = new OpenAPIHono<AppBindings>();
+export const deployments = new Routes();
 
-deployments.openapi(
-  createRoute({
+deployments.add(
+  {
     method: "post",
     path: "/projects/{project}/deployments",
     tags,
     summary: "Create a deployment",
-    request: { params: ProjectParams, ...jsonBody(CreateDeployment) },
+    request: { param: ProjectParams, json: CreateDeployment },
     responses: { 201: json(Deployment, "The deployment."), ...AUTH_ERRORS, ...CONFLICT_ERROR },
-  }),
+  },
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "write");
     const body = c.req.valid("json");
@@ -274,7 +274,7 @@ deployments.openapi(
   },
 );
 
-deployments.openapi(
+deployments.add(
   listRoute({ path: "/projects/{project}/deployments", params: ProjectParams, item: Deployment, listName: "DeploymentList", tags, summary: "List deployments" }),
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "read");
@@ -285,10 +285,10 @@ deployments.openapi(
   },
 );
 
-const one = { path: "/projects/{project}/deployments/{deployment}", tags, request: { params: DeploymentParams } } as const;
+const one = { path: "/projects/{project}/deployments/{deployment}", tags, request: { param: DeploymentParams } } as const;
 
-deployments.openapi(
-  createRoute({ ...one, method: "get", summary: "Get a deployment", responses: { 200: json(Deployment, "The deployment."), ...AUTH_ERRORS } }),
+deployments.add(
+  { ...one, method: "get", summary: "Get a deployment", responses: { 200: json(Deployment, "The deployment."), ...AUTH_ERRORS } },
   async (c) => {
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "read");
@@ -297,14 +297,14 @@ deployments.openapi(
   },
 );
 
-deployments.openapi(
-  createRoute({
+deployments.add(
+  {
     ...one,
     method: "patch",
     summary: "Update a deployment (the slug never changes; origin.headers must be resent when origin.url changes)",
-    request: { ...one.request, ...jsonBody(UpdateDeployment) },
+    request: { ...one.request, json: UpdateDeployment },
     responses: { 200: json(Deployment, "The deployment."), ...AUTH_ERRORS },
-  }),
+  },
   async (c) => {
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");
@@ -340,13 +340,13 @@ deployments.openapi(
   },
 );
 
-deployments.openapi(
-  createRoute({
+deployments.add(
+  {
     ...one,
     method: "delete",
     summary: "Delete a deployment; it leaves every key's scopes and every policy rule",
     responses: { 200: json(Deployment, "The deleted deployment."), ...AUTH_ERRORS },
-  }),
+  },
   async (c) => {
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");

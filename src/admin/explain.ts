@@ -5,14 +5,14 @@
  * disagree; a property test checks that they do not. Nothing is written: no usage, no last_used_at, no audit event,
  * so a read-only token may call it and its answer does not wait out the lease.
  */
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { authorize } from "../authz/authorize";
-import type { AppBindings } from "../env";
 import { ApiError, ERROR_CODES } from "../errors";
 import { loadExplainRecords } from "../store/authorization";
 import { toMillis } from "../time";
 import { projectFor } from "./guard";
-import { AUTH_ERRORS, Fingerprint, json, jsonBody, ProjectParams, Slug, Timestamp, TypedId } from "./schemas";
+import { Routes } from "./route";
+import { AUTH_ERRORS, Fingerprint, json, ProjectParams, Slug, Timestamp, TypedId } from "./schemas";
 
 const ExplainRequest = z
   .strictObject({
@@ -28,46 +28,46 @@ const ExplainRequest = z
       .max(2048)
       .regex(/^\/[^?#]*$/, "must be the path after the deployment's base URL, starting with '/', without a query")
       .default("/v1/chat/completions"),
-    endpoint: z.enum(["public", "private"]).default("public").openapi({
+    endpoint: z.enum(["public", "private"]).default("public").meta({
       description: "The endpoint the request arrives on (private: through the PrivateEndpoint service binding, or PRIVATE_HOSTNAME when client_cert_fingerprint is given).",
     }),
     client_cert_fingerprint: Fingerprint.optional()
-      .openapi({ description: "A request to PRIVATE_HOSTNAME with a verified client certificate of this fingerprint." }),
-    client_ip: z.string().max(64).nullable().optional().openapi({ description: "CF-Connecting-IP" }),
+      .meta({ description: "A request to PRIVATE_HOSTNAME with a verified client certificate of this fingerprint." }),
+    client_ip: z.string().max(64).nullable().optional().meta({ description: "CF-Connecting-IP" }),
     country: z.string().regex(/^[A-Za-z]{2}$/, "must be an ISO 3166-1 alpha-2 code").nullable().optional(),
     asn: z.number().int().min(0).max(4294967295).nullable().optional(),
     user_agent: z.string().max(4096).nullable().optional(),
-    at: Timestamp.optional().openapi({ description: "The instant to decide at (default: now)." }),
+    at: Timestamp.optional().meta({ description: "The instant to decide at (default: now)." }),
   })
-  .openapi("ExplainRequest");
+  .meta({ id: "ExplainRequest" });
 
 const Decision = z
   .object({
     object: z.literal("decision"),
     allowed: z.boolean(),
-    status: z.number().int().openapi({ description: "What the data plane would answer: 200 when allowed." }),
-    code: z.string().nullable().openapi({ description: "The error code the data plane would answer; null when allowed." }),
+    status: z.number().int().meta({ description: "What the data plane would answer: 200 when allowed." }),
+    code: z.string().nullable().meta({ description: "The error code the data plane would answer; null when allowed." }),
     message: z.string().nullable(),
-    reason: z.string().nullable().openapi({ description: "The internal reason word the endpoint log line would carry." }),
+    reason: z.string().nullable().meta({ description: "The internal reason word the endpoint log line would carry." }),
     key_id: z.string(),
     deployment: z.string(),
-    policy_id: z.string().nullable().openapi({ description: "The deciding policy of an application key's request." }),
-    rule_index: z.number().int().nullable().openapi({ description: "The deciding rule's index in that policy, from 0." }),
-    revision: z.number().int().nullable().openapi({ description: "The project's revision the decision was made at." }),
+    policy_id: z.string().nullable().meta({ description: "The deciding policy of an application key's request." }),
+    rule_index: z.number().int().nullable().meta({ description: "The deciding rule's index in that policy, from 0." }),
+    revision: z.number().int().nullable().meta({ description: "The project's revision the decision was made at." }),
   })
-  .openapi("Decision");
+  .meta({ id: "Decision" });
 
-export const explain = new OpenAPIHono<AppBindings>();
+export const explain = new Routes();
 
-explain.openapi(
-  createRoute({
+explain.add(
+  {
     method: "post",
     path: "/projects/{project}/explain",
     tags: ["Explain"],
     summary: "Why a request would be allowed or denied (no side effects; read-only tokens may call it)",
-    request: { params: ProjectParams, ...jsonBody(ExplainRequest) },
+    request: { param: ProjectParams, json: ExplainRequest },
     responses: { 200: json(Decision, "The data plane's decision for that request."), ...AUTH_ERRORS },
-  }),
+  },
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "read");
     const body = c.req.valid("json");

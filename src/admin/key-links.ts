@@ -3,7 +3,6 @@
  * Linking or unlinking edits the key's scopes; a key that covers the deployment only through "{project}/*"
  * cannot be unlinked from one deployment (409): narrow its scopes instead.
  */
-import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppBindings } from "../env";
 import { ApiError } from "../errors";
@@ -11,6 +10,7 @@ import { deploymentOrThrow } from "./deployments";
 import { linkKey, listKeysCovering, unlinkKey } from "../store/keys";
 import { auditContext, projectFor, type Access } from "./guard";
 import { ApiKey, keyOrThrow, keyView } from "./keys";
+import { Routes } from "./route";
 import { AUTH_ERRORS, CONFLICT_ERROR, DeploymentParams, IdParam, json, listBody, listRoute } from "./schemas";
 import { scopesOf } from "./scopes";
 
@@ -20,10 +20,10 @@ async function projectAndDeployment(c: Context<AppBindings>, params: { project: 
 }
 
 const tags = ["Deployment keys"];
-const LinkParams = DeploymentParams.extend({ key_id: IdParam("key_id") });
-export const keyLinks = new OpenAPIHono<AppBindings>();
+const LinkParams = DeploymentParams.extend({ key_id: IdParam });
+export const keyLinks = new Routes();
 
-keyLinks.openapi(
+keyLinks.add(
   listRoute({
     path: "/projects/{project}/deployments/{deployment}/keys",
     params: DeploymentParams,
@@ -43,16 +43,16 @@ keyLinks.openapi(
 const one = {
   path: "/projects/{project}/deployments/{deployment}/keys/{key_id}",
   tags,
-  request: { params: LinkParams },
+  request: { param: LinkParams },
 } as const;
 
-keyLinks.openapi(
-  createRoute({
+keyLinks.add(
+  {
     ...one,
     method: "put",
     summary: "Link a key to this deployment (adds the deployment to the key's scopes; 409 for an application key)",
     responses: { 200: json(ApiKey, "The key."), ...AUTH_ERRORS, ...CONFLICT_ERROR },
-  }),
+  },
   async (c) => {
     const params = c.req.valid("param");
     const { project, deployment } = await projectAndDeployment(c, params, "write");
@@ -68,13 +68,13 @@ keyLinks.openapi(
   },
 );
 
-keyLinks.openapi(
-  createRoute({
+keyLinks.add(
+  {
     ...one,
     method: "delete",
     summary: "Unlink a key from this deployment (removes it from the key's scopes)",
     responses: { 200: json(ApiKey, "The key."), ...AUTH_ERRORS, ...CONFLICT_ERROR },
-  }),
+  },
   async (c) => {
     const params = c.req.valid("param");
     const { project, deployment } = await projectAndDeployment(c, params, "write");

@@ -1,8 +1,7 @@
 /** /admin/v1/projects/{project}/keys — data-plane API keys (ik_live_…). The secret is shown once. */
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { ConditionsSchema, type Conditions } from "../authz/conditions-schema";
 import { DEFAULT_PERMISSION_SET, PERMISSION_SETS } from "../authz/permission-sets";
-import type { AppBindings } from "../env";
 import { ApiError } from "../errors";
 import { generateSecret, startOf } from "../secrets/format";
 import { hashSecret } from "../secrets/hash";
@@ -22,6 +21,7 @@ import { getApplication } from "../store/applications";
 import type { ProjectRow } from "../store/projects";
 import { isoNow } from "../time";
 import { auditContext, orNotFound, projectFor, revokedView } from "./guard";
+import { Routes } from "./route";
 import {
   ApplicationId,
   AUTH_ERRORS,
@@ -30,13 +30,13 @@ import {
   Description,
   IdParam,
   json,
-  jsonBody,
   listBody,
   listRoute,
   Name,
   PermissionSetField,
   ProjectParams,
   Timestamp,
+  withSecret,
 } from "./schemas";
 import { MAX_SCOPES, resolveScopes, scopesOf } from "./scopes";
 
@@ -47,25 +47,23 @@ export const ApiKey = z
     project: z.string(),
     name: z.string(),
     description: z.string().nullable(),
-    start: z.string().openapi({ description: "The first 12 characters of the secret." }),
-    scopes: z.array(z.string()).openapi({ example: ["acme/llama", "acme/*"], description: "Always [] for an application key." }),
-    application_id: z.string().nullable().openapi({ description: "The application the key was made for; null for a standalone key." }),
+    start: z.string().meta({ description: "The first 12 characters of the secret." }),
+    scopes: z.array(z.string()).meta({ example: ["acme/llama", "acme/*"], description: "Always [] for an application key." }),
+    application_id: z.string().nullable().meta({ description: "The application the key was made for; null for a standalone key." }),
     permission_set: z
       .enum(PERMISSION_SETS)
       .nullable()
-      .openapi({ description: "A standalone key's permission set; null for an application key (its rules carry theirs)." }),
+      .meta({ description: "A standalone key's permission set; null for an application key (its rules carry theirs)." }),
     conditions: ConditionsSchema,
     expires_at: z.string().nullable(),
     revoked_at: z.string().nullable(),
-    last_used_at: z.string().nullable().openapi({ description: "Reflects a use within 10 s (writes are coalesced)." }),
-    request_count: z.number().int().openapi({ description: "Allowed requests, counted like last_used_at." }),
+    last_used_at: z.string().nullable().meta({ description: "Reflects a use within 10 s (writes are coalesced)." }),
+    request_count: z.number().int().meta({ description: "Allowed requests, counted like last_used_at." }),
     created_at: z.string(),
-    created_by: z.string().nullable().openapi({ description: "The audit actor that created it (null for one made before this was recorded)." }),
+    created_by: z.string().nullable().meta({ description: "The audit actor that created it (null for one made before this was recorded)." }),
   })
-  .openapi("ApiKey");
-const ApiKeyWithSecret = ApiKey.extend({
-  key: z.string().openapi({ description: "The secret. Shown only in this response; store it now." }),
-}).openapi("ApiKeyWithSecret");
+  .meta({ id: "ApiKey" });
+const ApiKeyWithSecret = withSecret(ApiKey, "key", "ApiKeyWithSecret");
 
 const Scopes = z.array(z.string().max(200)).max(MAX_SCOPES);
 const CreateKey = z
@@ -73,9 +71,9 @@ const CreateKey = z
     name: Name,
     description: Description.optional(),
     expires_at: Timestamp.nullable().optional(),
-    scopes: Scopes.optional().openapi({ description: "Required for a standalone key; absent for an application key." }),
-    application_id: ApplicationId.optional().openapi({ description: "Make the key for this application: it inherits its policies." }),
-    permission_set: PermissionSetField.optional().openapi({ description: "A standalone key's (default InferenceFullAccess)." }),
+    scopes: Scopes.optional().meta({ description: "Required for a standalone key; absent for an application key." }),
+    application_id: ApplicationId.optional().meta({ description: "Make the key for this application: it inherits its policies." }),
+    permission_set: PermissionSetField.optional().meta({ description: "A standalone key's (default InferenceFullAccess)." }),
     conditions: ConditionsSchema.nullable().optional(),
   })
   .superRefine((body, ctx) => {
@@ -89,21 +87,21 @@ const CreateKey = z
       ctx.addIssue({ code: "custom", path: ["scopes"], message: "is required for a standalone key (or set application_id)" });
     }
   })
-  .openapi("CreateApiKey");
+  .meta({ id: "CreateApiKey" });
 const UpdateKey = z
   .strictObject({
     name: Name.optional(),
     description: Description.nullable().optional(),
     expires_at: Timestamp.nullable().optional(),
-    scopes: Scopes.optional().openapi({ description: "Standalone keys only." }),
-    permission_set: PermissionSetField.optional().openapi({ description: "Standalone keys only." }),
+    scopes: Scopes.optional().meta({ description: "Standalone keys only." }),
+    permission_set: PermissionSetField.optional().meta({ description: "Standalone keys only." }),
     conditions: ConditionsSchema.nullable().optional(),
   })
-  .openapi("UpdateApiKey");
+  .meta({ id: "UpdateApiKey" });
 export const MAX_GRACE_SECONDS = 7 * 24 * 3600;
 const RollKey = z
   .strictObject({ grace_seconds: z.number().int().min(0).max(MAX_GRACE_SECONDS).optional() })
-  .openapi("RollApiKey");
+  .meta({ id: "RollApiKey" });
 
 export function keyView(row: KeyWithLinks, projectSlug: string): z.infer<typeof ApiKey> {
   return {
@@ -147,18 +145,18 @@ export async function keyOrThrow(db: D1Database, project: ProjectRow, keyId: str
 }
 
 const tags = ["API keys"];
-const KeyParams = ProjectParams.extend({ key_id: IdParam("key_id") });
-export const keys = new OpenAPIHono<AppBindings>();
+const KeyParams = ProjectParams.extend({ key_id: IdParam });
+export const keys = new Routes();
 
-keys.openapi(
-  createRoute({
+keys.add(
+  {
     method: "post",
     path: "/projects/{project}/keys",
     tags,
     summary: "Create an API key (the secret `key` is in this response only)",
-    request: { params: ProjectParams, ...jsonBody(CreateKey) },
+    request: { param: ProjectParams, json: CreateKey },
     responses: { 201: json(ApiKeyWithSecret, "The key, with its secret."), ...AUTH_ERRORS },
-  }),
+  },
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "write");
     const body = c.req.valid("json");
@@ -192,12 +190,12 @@ keys.openapi(
   },
 );
 
-keys.openapi(
+keys.add(
   listRoute({
     path: "/projects/{project}/keys",
     params: ProjectParams,
     query: CreatedByQuery.extend({
-      application_id: ApplicationId.optional().openapi({ description: "Only the keys made for this application" }),
+      application_id: ApplicationId.optional().meta({ description: "Only the keys made for this application" }),
     }),
     item: ApiKey,
     listName: "ApiKeyList",
@@ -213,10 +211,10 @@ keys.openapi(
   },
 );
 
-const one = { path: "/projects/{project}/keys/{key_id}", tags, request: { params: KeyParams } } as const;
+const one = { path: "/projects/{project}/keys/{key_id}", tags, request: { param: KeyParams } } as const;
 
-keys.openapi(
-  createRoute({ ...one, method: "get", summary: "Get an API key", responses: { 200: json(ApiKey, "The key."), ...AUTH_ERRORS } }),
+keys.add(
+  { ...one, method: "get", summary: "Get an API key", responses: { 200: json(ApiKey, "The key."), ...AUTH_ERRORS } },
   async (c) => {
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "read");
@@ -224,14 +222,14 @@ keys.openapi(
   },
 );
 
-keys.openapi(
-  createRoute({
+keys.add(
+  {
     ...one,
     method: "patch",
     summary: "Update an API key (scopes and conditions are replaced as a whole)",
-    request: { ...one.request, ...jsonBody(UpdateKey) },
+    request: { ...one.request, json: UpdateKey },
     responses: { 200: json(ApiKey, "The key."), ...AUTH_ERRORS },
-  }),
+  },
   async (c) => {
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");
@@ -256,13 +254,13 @@ keys.openapi(
   },
 );
 
-keys.openapi(
-  createRoute({
+keys.add(
+  {
     ...one,
     method: "delete",
     summary: "Revoke an API key (the next request with it gets 401)",
     responses: { 200: json(ApiKey, "The revoked key."), ...AUTH_ERRORS },
-  }),
+  },
   async (c) => {
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");
@@ -279,15 +277,15 @@ keys.openapi(
   },
 );
 
-keys.openapi(
-  createRoute({
+keys.add(
+  {
     method: "post",
     path: "/projects/{project}/keys/{key_id}/roll",
     tags,
     summary: "Roll an API key: a new secret now, the old one working for grace_seconds more (never past expiry)",
-    request: { params: KeyParams, ...jsonBody(RollKey) },
+    request: { param: KeyParams, json: RollKey },
     responses: { 201: json(ApiKeyWithSecret, "The key, with its new secret."), ...AUTH_ERRORS, ...CONFLICT_ERROR },
-  }),
+  },
   async (c) => {
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");

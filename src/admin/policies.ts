@@ -4,10 +4,9 @@
  * project's, later ones included), optionally under conditions. An application's policies apply in creation order,
  * then each policy's rules in order (docs/api.md, "Applications and policies").
  */
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { ConditionsSchema, type Conditions } from "../authz/conditions-schema";
 import { PERMISSION_SETS } from "../authz/permission-sets";
-import type { AppBindings } from "../env";
 import { ApiError } from "../errors";
 import { newId } from "../secrets/ids";
 import { getApplication } from "../store/applications";
@@ -25,6 +24,7 @@ import {
 import type { ProjectRow } from "../store/projects";
 import { isoNow } from "../time";
 import { auditContext, orNotFound, projectFor, stillThere, unlessTaken } from "./guard";
+import { Routes } from "./route";
 import {
   ApplicationId,
   AUTH_ERRORS,
@@ -32,7 +32,6 @@ import {
   Description,
   IdParam,
   json,
-  jsonBody,
   listBody,
   listRoute,
   ListQuery,
@@ -54,14 +53,14 @@ const ALL = "*";
 const Rule = z
   .object({
     permission_set: z.enum(PERMISSION_SETS),
-    deployments: z.array(z.string()).openapi({ description: 'Deployment slugs, or ["*"] for every deployment of the project.' }),
+    deployments: z.array(z.string()).meta({ description: 'Deployment slugs, or ["*"] for every deployment of the project.' }),
     conditions: ConditionsSchema,
   })
-  .openapi("PolicyRule");
+  .meta({ id: "PolicyRule" });
 
 export const Policy = z
   .object({
-    id: z.string().openapi({ example: "pol_01jcz9x7k2m3n4p5q6r7s8t9v0" }),
+    id: z.string().meta({ example: "pol_01jcz9x7k2m3n4p5q6r7s8t9v0" }),
     object: z.literal("policy"),
     project: z.string(),
     application_id: z.string(),
@@ -71,7 +70,7 @@ export const Policy = z
     created_at: z.string(),
     updated_at: z.string(),
   })
-  .openapi("Policy");
+  .meta({ id: "Policy" });
 
 const RuleBody = z
   .strictObject({
@@ -83,7 +82,7 @@ const RuleBody = z
       .refine((d) => !d.includes(ALL) || d.length === 1, `"${ALL}" covers every deployment and must be the only entry`),
     conditions: ConditionsSchema.nullable().optional(),
   })
-  .openapi("PolicyRuleInput");
+  .meta({ id: "PolicyRuleInput" });
 /**
  * Deployments named one by one across a policy's rules. Each becomes an id in the one query an application key's
  * decision reads (with every rule of its application): with MAX_POLICIES_PER_APPLICATION, this keeps that row far
@@ -101,10 +100,10 @@ const Rules = z
 
 const CreatePolicy = z
   .strictObject({ name: Name, description: Description.optional(), application_id: ApplicationId, rules: Rules })
-  .openapi("CreatePolicy");
+  .meta({ id: "CreatePolicy" });
 const UpdatePolicy = z
   .strictObject({ name: Name.optional(), description: Description.nullable().optional(), rules: Rules.optional() })
-  .openapi("UpdatePolicy");
+  .meta({ id: "UpdatePolicy" });
 
 function policyView(row: PolicyWithRules, projectSlug: string): z.infer<typeof Policy> {
   const stored = (JSON.parse(row.rules_json) as StoredRule[]).sort((a, b) => a[0] - b[0]);
@@ -150,18 +149,18 @@ async function policyOrThrow(db: D1Database, project: ProjectRow, id: string): P
 
 const taken = (name: string) => `The policy name '${name}' is taken in this project.`;
 const tags = ["Policies"];
-const PolicyParams = ProjectParams.extend({ policy_id: IdParam("policy_id") });
-export const policies = new OpenAPIHono<AppBindings>();
+const PolicyParams = ProjectParams.extend({ policy_id: IdParam });
+export const policies = new Routes();
 
-policies.openapi(
-  createRoute({
+policies.add(
+  {
     method: "post",
     path: "/projects/{project}/policies",
     tags,
     summary: "Create a policy for an application",
-    request: { params: ProjectParams, ...jsonBody(CreatePolicy) },
+    request: { param: ProjectParams, json: CreatePolicy },
     responses: { 201: json(Policy, "The policy."), ...AUTH_ERRORS, ...CONFLICT_ERROR },
-  }),
+  },
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "write");
     const body = c.req.valid("json");
@@ -192,12 +191,12 @@ policies.openapi(
   },
 );
 
-policies.openapi(
+policies.add(
   listRoute({
     path: "/projects/{project}/policies",
     params: ProjectParams,
     query: ListQuery.extend({
-      application_id: ApplicationId.optional().openapi({ description: "Only this application's policies" }),
+      application_id: ApplicationId.optional().meta({ description: "Only this application's policies" }),
     }),
     item: Policy,
     listName: "PolicyList",
@@ -212,10 +211,10 @@ policies.openapi(
   },
 );
 
-const one = { path: "/projects/{project}/policies/{policy_id}", tags, request: { params: PolicyParams } } as const;
+const one = { path: "/projects/{project}/policies/{policy_id}", tags, request: { param: PolicyParams } } as const;
 
-policies.openapi(
-  createRoute({ ...one, method: "get", summary: "Get a policy", responses: { 200: json(Policy, "The policy."), ...AUTH_ERRORS } }),
+policies.add(
+  { ...one, method: "get", summary: "Get a policy", responses: { 200: json(Policy, "The policy."), ...AUTH_ERRORS } },
   async (c) => {
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "read");
@@ -223,14 +222,14 @@ policies.openapi(
   },
 );
 
-policies.openapi(
-  createRoute({
+policies.add(
+  {
     ...one,
     method: "patch",
     summary: "Update a policy (`rules` are replaced whole); every key of its application sees it on the next request",
-    request: { ...one.request, ...jsonBody(UpdatePolicy) },
+    request: { ...one.request, json: UpdatePolicy },
     responses: { 200: json(Policy, "The policy."), ...AUTH_ERRORS, ...CONFLICT_ERROR },
-  }),
+  },
   async (c) => {
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");
@@ -244,13 +243,13 @@ policies.openapi(
   },
 );
 
-policies.openapi(
-  createRoute({
+policies.add(
+  {
     ...one,
     method: "delete",
     summary: "Delete a policy; what it granted ends with the next request",
     responses: { 200: json(Policy, "The policy as it was."), ...AUTH_ERRORS },
-  }),
+  },
   async (c) => {
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");

@@ -1,22 +1,22 @@
 /** /admin/v1/projects — tenants. Creating one needs the root admin; a token sees only its own. */
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppBindings } from "../env";
+import * as z from "zod";
 import { newId } from "../secrets/ids";
 import { deleteProject, insertProject, listProjects, updateProject, type ProjectRow } from "../store/projects";
 import { isoNow } from "../time";
 import { auditContext, projectFor, requireRoot, unlessTaken } from "./guard";
-import { AUTH_ERRORS, CONFLICT_ERROR, json, jsonBody, listBody, listRoute, Name, ProjectParams, Slug } from "./schemas";
+import { Routes } from "./route";
+import { AUTH_ERRORS, CONFLICT_ERROR, json, listBody, listRoute, Name, ProjectParams, Slug } from "./schemas";
 
 export const Project = z
   .object({
-    id: z.string().openapi({ example: "prj_01jcz9x7k2m3n4p5q6r7s8t9v0" }),
+    id: z.string().meta({ example: "prj_01jcz9x7k2m3n4p5q6r7s8t9v0" }),
     object: z.literal("project"),
-    slug: z.string().openapi({ example: "acme" }),
+    slug: z.string().meta({ example: "acme" }),
     name: z.string(),
-    suspended: z.boolean().openapi({ description: "The kill switch: every data-plane request to the project's deployments is refused (403 project_suspended)." }),
-    created_at: z.string().openapi({ format: "date-time" }),
+    suspended: z.boolean().meta({ description: "The kill switch: every data-plane request to the project's deployments is refused (403 project_suspended)." }),
+    created_at: z.string().meta({ format: "date-time" }),
   })
-  .openapi("Project");
+  .meta({ id: "Project" });
 
 export function projectView(row: ProjectRow): z.infer<typeof Project> {
   return {
@@ -29,21 +29,21 @@ export function projectView(row: ProjectRow): z.infer<typeof Project> {
   };
 }
 
-const CreateProject = z.strictObject({ slug: Slug, name: Name.optional() }).openapi("CreateProject");
-const UpdateProject = z.strictObject({ name: Name.optional(), suspended: z.boolean().optional() }).openapi("UpdateProject");
+const CreateProject = z.strictObject({ slug: Slug, name: Name.optional() }).meta({ id: "CreateProject" });
+const UpdateProject = z.strictObject({ name: Name.optional(), suspended: z.boolean().optional() }).meta({ id: "UpdateProject" });
 const tags = ["Projects"];
 
-export const projects = new OpenAPIHono<AppBindings>();
+export const projects = new Routes();
 
-projects.openapi(
-  createRoute({
+projects.add(
+  {
     method: "post",
     path: "/projects",
     tags,
     summary: "Create a project (root admin only)",
-    request: jsonBody(CreateProject),
+    request: { json: CreateProject },
     responses: { 201: json(Project, "The project."), ...AUTH_ERRORS, ...CONFLICT_ERROR },
-  }),
+  },
   async (c) => {
     requireRoot(c, "create projects");
     const body = c.req.valid("json");
@@ -53,7 +53,7 @@ projects.openapi(
   },
 );
 
-projects.openapi(
+projects.add(
   listRoute({ path: "/projects", params: z.object({}), item: Project, listName: "ProjectList", tags, summary: "List projects (a management token sees only its own)" }),
   async (c) => {
     const { limit, cursor } = c.req.valid("query");
@@ -64,26 +64,26 @@ projects.openapi(
   },
 );
 
-const projectRoute = { path: "/projects/{project}", tags, request: { params: ProjectParams } } as const;
+const projectRoute = { path: "/projects/{project}", tags, request: { param: ProjectParams } } as const;
 
-projects.openapi(
-  createRoute({
+projects.add(
+  {
     ...projectRoute,
     method: "get",
     summary: "Get a project",
     responses: { 200: json(Project, "The project."), ...AUTH_ERRORS },
-  }),
+  },
   async (c) => c.json(projectView(await projectFor(c, c.req.valid("param").project, "read")), 200),
 );
 
-projects.openapi(
-  createRoute({
+projects.add(
+  {
     ...projectRoute,
     method: "patch",
     summary: "Rename a project (the slug never changes), or suspend it (the kill switch; resuming needs the root admin)",
-    request: { ...projectRoute.request, ...jsonBody(UpdateProject) },
+    request: { ...projectRoute.request, json: UpdateProject },
     responses: { 200: json(Project, "The project."), ...AUTH_ERRORS },
-  }),
+  },
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "write");
     const { name, suspended } = c.req.valid("json");
@@ -97,13 +97,13 @@ projects.openapi(
   },
 );
 
-projects.openapi(
-  createRoute({
+projects.add(
+  {
     ...projectRoute,
     method: "delete",
     summary: "Delete a project with its deployments, keys and tokens",
     responses: { 200: json(Project, "The deleted project."), ...AUTH_ERRORS },
-  }),
+  },
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "write");
     await deleteProject(c.env.DB, project.id, auditContext(c, project.id));

@@ -2,7 +2,7 @@
  * Schemas shared by the admin resources, and the error schemas generated from the one error union
  * (src/errors.ts), so the OpenAPI document cannot name a code the code never sends.
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { PERMISSION_SETS } from "../authz/permission-sets";
 import { ERROR_CODES, type ErrorCode } from "../errors";
 
@@ -13,12 +13,10 @@ export const Name = z.string().trim().min(1).max(200);
 export const Description = z.string().max(2000);
 export { Timestamp } from "../time-schema";
 
-export const ProjectParams = z.object({ project: Slug.openapi({ param: { name: "project", in: "path" } }) });
-export const DeploymentParams = ProjectParams.extend({
-  deployment: Slug.openapi({ param: { name: "deployment", in: "path" } }),
-});
-export const IdParam = (name: string) =>
-  z.string().regex(/^[a-z]{3}_[0-9a-z]{26}$/, "is not a valid id").openapi({ param: { name, in: "path" } });
+export const ProjectParams = z.object({ project: Slug });
+export const DeploymentParams = ProjectParams.extend({ deployment: Slug });
+/** A resource's id in a path: `/keys/{key_id}`. */
+export const IdParam = z.string().regex(/^[a-z]{3}_[0-9a-z]{26}$/, "is not a valid id");
 
 /** An id of one kind in a body or query (path parameters use IdParam): `key_…`, `app_…`. */
 export const TypedId = (prefix: string, what: string) =>
@@ -28,15 +26,15 @@ export const PermissionSetField = z.enum(PERMISSION_SETS, { error: `must be one 
 
 export const MAX_PAGE_SIZE = 100;
 export const ListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(20).openapi({ example: 20 }),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(20).meta({ example: 20 }),
   cursor: z
     .string()
     .regex(/^[a-z]{3}_[0-9a-z]{26}$/, "is not a cursor this API returned")
     .optional()
-    .openapi({ description: "`next_cursor` of the previous page" }),
+    .meta({ description: "`next_cursor` of the previous page" }),
 });
 
-export function listSchema<T extends z.ZodTypeAny>(item: T, name: string) {
+export function listSchema<T extends z.ZodType>(item: T, name: string) {
   return z
     .object({
       object: z.literal("list"),
@@ -44,7 +42,7 @@ export function listSchema<T extends z.ZodTypeAny>(item: T, name: string) {
       has_more: z.boolean(),
       next_cursor: z.string().nullable(),
     })
-    .openapi(name);
+    .meta({ id: name });
 }
 
 /**
@@ -71,9 +69,9 @@ export const ErrorSchema = z
       param: z.string().nullable(),
     }),
   })
-  .openapi("Error");
+  .meta({ id: "Error" });
 
-const jsonError = (description: string) => ({ description, content: { "application/json": { schema: ErrorSchema } } });
+const jsonError = (description: string) => json(ErrorSchema, description);
 
 /** The error responses every authenticated admin route can give. */
 export const AUTH_ERRORS = {
@@ -85,12 +83,9 @@ export const AUTH_ERRORS = {
 } as const;
 export const CONFLICT_ERROR = { 409: jsonError("conflict: taken, or not allowed in the current state.") } as const;
 
-export function json<T extends z.ZodTypeAny>(schema: T, description: string) {
-  return { description, content: { "application/json": { schema } } };
-}
-
-export function jsonBody<T extends z.ZodTypeAny>(schema: T) {
-  return { body: { required: true, content: { "application/json": { schema } } } };
+/** A response of route.ts: a JSON document of `schema`. */
+export function json<T extends z.ZodType>(schema: T, description: string) {
+  return { description, schema };
 }
 
 /** `?created_by=`: only what one actor created (an audit actor: `admin`, `access:<email>`, `token:<tok_…>`). */
@@ -100,24 +95,33 @@ export const CreatedByQuery = ListQuery.extend({
     .max(320)
     .regex(/^(admin|access:.+|token:tok_[0-9a-z]{26})$/, "must be an audit actor: admin, access:<who> or token:<tok_…>")
     .optional()
-    .openapi({ description: "Only what this audit actor created, e.g. `token:tok_…`", example: "token:tok_01jcz9x7k2m3n4p5q6r7s8t9v0" }),
+    .meta({ description: "Only what this audit actor created, e.g. `token:tok_…`", example: "token:tok_01jcz9x7k2m3n4p5q6r7s8t9v0" }),
 });
 
 /** The GET route of a paginated list: `limit` and `cursor` (and any filters of `query`) in the query, a page of `item`. */
 export function listRoute<
-  P extends string,
   Params extends z.ZodObject,
-  T extends z.ZodTypeAny,
+  T extends z.ZodType,
   Q extends typeof ListQuery = typeof ListQuery,
->(route: { path: P; params: Params; item: T; listName: string; tags: string[]; summary: string; query?: Q }) {
-  return createRoute({
+>(route: { path: string; params: Params; item: T; listName: string; tags: readonly string[]; summary: string; query?: Q }) {
+  return {
     method: "get",
     path: route.path,
     tags: route.tags,
     summary: route.summary,
-    request: { params: route.params, query: (route.query ?? ListQuery) as Q },
+    request: { param: route.params, query: (route.query ?? ListQuery) as Q },
     responses: { 200: json(listSchema(route.item, route.listName), "A page of results."), ...AUTH_ERRORS },
-  });
+  } as const;
+}
+
+/**
+ * A resource as its create (or roll) answers it: the resource, and its secret under `field`, shown this once. An
+ * intersection rather than `.extend()`, so the document says just that ("an ApiKey, and its secret": an allOf of the
+ * two) instead of repeating every field of the resource. Only ever a response, never parsed.
+ */
+export function withSecret<T extends z.ZodObject, F extends string>(resource: T, field: F, id: string) {
+  const secret = z.object({ [field]: z.string().meta({ description: "The secret. Shown only in this response; store it now." }) });
+  return z.intersection(resource, secret as z.ZodObject<Record<F, z.ZodString>>).meta({ id });
 }
 
 /** A certificate's SHA-256 fingerprint: 64 hex digits, colons allowed (as openssl prints it); stored lower-case, bare. */

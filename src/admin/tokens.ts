@@ -3,8 +3,7 @@
  * A token never mints a token broader than itself: a read-only token cannot write at all, and a token's
  * children cannot outlive it.
  */
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppBindings } from "../env";
+import * as z from "zod";
 import { ApiError } from "../errors";
 import { generateSecret, startOf } from "../secrets/format";
 import { hashSecret } from "../secrets/hash";
@@ -12,7 +11,8 @@ import { newId } from "../secrets/ids";
 import { getToken, insertToken, listTokens, revokeToken, type TokenRow } from "../store/tokens";
 import { isoNow } from "../time";
 import { auditContext, orNotFound, projectFor, revokedView } from "./guard";
-import { AUTH_ERRORS, CreatedByQuery, IdParam, json, jsonBody, listBody, listRoute, Name, ProjectParams, Timestamp } from "./schemas";
+import { Routes } from "./route";
+import { AUTH_ERRORS, CreatedByQuery, IdParam, json, listBody, listRoute, Name, ProjectParams, Timestamp, withSecret } from "./schemas";
 
 export const Token = z
   .object({
@@ -25,16 +25,14 @@ export const Token = z
     expires_at: z.string().nullable(),
     revoked_at: z.string().nullable(),
     created_at: z.string(),
-    created_by: z.string().nullable().openapi({ description: "The audit actor that created it (null for one made before this was recorded)." }),
+    created_by: z.string().nullable().meta({ description: "The audit actor that created it (null for one made before this was recorded)." }),
   })
-  .openapi("ManagementToken");
-const TokenWithSecret = Token.extend({
-  token: z.string().openapi({ description: "The secret. Shown only in this response; store it now." }),
-}).openapi("ManagementTokenWithSecret");
+  .meta({ id: "ManagementToken" });
+const TokenWithSecret = withSecret(Token, "token", "ManagementTokenWithSecret");
 
 const CreateToken = z
   .strictObject({ name: Name, role: z.enum(["full", "read_only"]), expires_at: Timestamp.nullable().optional() })
-  .openapi("CreateManagementToken");
+  .meta({ id: "CreateManagementToken" });
 
 function tokenView(row: TokenRow, projectSlug: string): z.infer<typeof Token> {
   return {
@@ -56,17 +54,17 @@ async function tokenOrThrow(db: D1Database, projectId: string, tokenId: string):
 }
 
 const tags = ["Management tokens"];
-export const tokens = new OpenAPIHono<AppBindings>();
+export const tokens = new Routes();
 
-tokens.openapi(
-  createRoute({
+tokens.add(
+  {
     method: "post",
     path: "/projects/{project}/tokens",
     tags,
     summary: "Create a management token (the secret `token` is in this response only)",
-    request: { params: ProjectParams, ...jsonBody(CreateToken) },
+    request: { param: ProjectParams, json: CreateToken },
     responses: { 201: json(TokenWithSecret, "The token, with its secret."), ...AUTH_ERRORS },
-  }),
+  },
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "write");
     const body = c.req.valid("json");
@@ -99,7 +97,7 @@ tokens.openapi(
   },
 );
 
-tokens.openapi(
+tokens.add(
   listRoute({
     path: "/projects/{project}/tokens",
     params: ProjectParams,
@@ -117,15 +115,15 @@ tokens.openapi(
   },
 );
 
-tokens.openapi(
-  createRoute({
+tokens.add(
+  {
     method: "delete",
     path: "/projects/{project}/tokens/{token_id}",
     tags,
     summary: "Revoke a management token, and every token it created (transitively)",
-    request: { params: ProjectParams.extend({ token_id: IdParam("token_id") }) },
+    request: { param: ProjectParams.extend({ token_id: IdParam }) },
     responses: { 200: json(Token, "The revoked token."), ...AUTH_ERRORS },
-  }),
+  },
   async (c) => {
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");

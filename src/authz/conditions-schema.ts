@@ -14,7 +14,7 @@
  *   which Cloudflare extends (`XK`); they are stored upper-case.
  * - Instants follow src/time.ts (RFC 3339, at most year 9999) and are stored in UTC with milliseconds.
  */
-import { z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { Timestamp } from "../time-schema";
 import { canonicalCidr } from "./cidr";
 import { validateGlob } from "./glob";
@@ -69,14 +69,14 @@ const EndpointName = z.enum(["public", "private"], { error: 'must be "public" or
 export const ConditionsSchema = z
   .strictObject(
     {
-      ip_allow: list(Cidr, "allow").openapi({ type: "array", items: { type: "string" }, example: ["203.0.113.0/24", "2001:db8::/32"] }),
-      ip_deny: list(Cidr, "deny").openapi({ type: "array", items: { type: "string" } }),
-      countries: list(Country, "allow").openapi({ type: "array", items: { type: "string" }, example: ["DE", "FR"] }),
-      asns: list(Asn, "allow").openapi({ type: "array", items: { type: "integer" }, example: [13335] }),
-      user_agents: list(UserAgentGlob, "allow").openapi({ type: "array", items: { type: "string" }, example: ["OpenAI/Python *"] }),
+      ip_allow: list(Cidr, "allow").meta({ example: ["203.0.113.0/24", "2001:db8::/32"] }),
+      ip_deny: list(Cidr, "deny"),
+      countries: list(Country, "allow").meta({ example: ["DE", "FR"] }),
+      asns: list(Asn, "allow").meta({ example: [13335] }),
+      user_agents: list(UserAgentGlob, "allow").meta({ example: ["OpenAI/Python *"] }),
       not_before: Instant,
       not_after: Instant,
-      endpoints: list(EndpointName, "allow").openapi({ type: "array", items: { type: "string", enum: ["public", "private"] }, example: ["private"] }),
+      endpoints: list(EndpointName, "allow").meta({ example: ["private"] }),
     },
     { error: "must be an object" },
   )
@@ -107,7 +107,7 @@ export const ConditionsSchema = z
     if (c.endpoints) out.endpoints = c.endpoints;
     return out;
   })
-  .openapi("Conditions");
+  .meta({ id: "Conditions" });
 
 export type Conditions = z.output<typeof ConditionsSchema>;
 
