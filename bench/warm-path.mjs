@@ -49,14 +49,15 @@ const log = (line) => process.stdout.write(line + "\n");
 
 /** This checkout's bench Worker, or REF's keygate with this harness's whole-request tasks. */
 function bundle(scratch, ref) {
-  if (ref === null) return bundleKeygate(ROOT, join(scratch, "current"), "bench/warm-path/worker.ts");
+  // Unminified, so the profile can name source files: minifying renames locals, not what runs.
+  if (ref === null) return bundleKeygate(ROOT, join(scratch, "current"), "bench/warm-path/worker.ts", { minify: false });
   const tree = join(scratch, "baseline-src");
   execFileSync("git", ["worktree", "add", "--detach", "--quiet", tree, ref], { cwd: ROOT, stdio: "pipe" });
   try {
     symlinkSync(join(ROOT, "node_modules"), join(tree, "node_modules"), "dir");
     mkdirSync(join(tree, "bench", "warm-path"), { recursive: true });
     for (const file of ["harness.ts", "baseline.ts"]) cpSync(join(BENCH, "warm-path", file), join(tree, "bench", "warm-path", file));
-    return bundleKeygate(tree, join(scratch, "baseline"), "bench/warm-path/baseline.ts");
+    return bundleKeygate(tree, join(scratch, "baseline"), "bench/warm-path/baseline.ts", { minify: false });
   } finally {
     execFileSync("git", ["worktree", "remove", "--force", tree], { cwd: ROOT, stdio: "pipe" });
   }

@@ -23,11 +23,13 @@ export function readWranglerConfig(root) {
 /**
  * Runs `wrangler deploy --dry-run --outdir <outdir>` and returns the path of the ES module bundle: keygate's, or with
  * `script` (a path from `root`) another entry bundled with keygate's wrangler.toml (the bench's own Workers).
+ * `minify: false` keeps esbuild's `// src/…` module comments, which a CPU profile is attributed by.
  */
-export function bundleKeygate(root, outdir, script = null) {
+export function bundleKeygate(root, outdir, script = null, { minify = true } = {}) {
   // Run wrangler's CLI with this Node (its shebang would pick whatever `node` is first on PATH).
   const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
-  const result = spawnSync(process.execPath, [wrangler, "deploy", ...(script ? [script] : []), "--dry-run", "--outdir", outdir], {
+  const result = spawnSync(process.execPath, [wrangler, "deploy", ...(script ? [script] : []), "--dry-run", "--outdir", outdir,
+    ...(minify ? [] : ["--minify", "false"])], {
     cwd: root,
     encoding: "utf8",
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },

@@ -7,6 +7,7 @@ import { authorize } from "../../src/authz/authorize";
 import { readDataPlaneCredential } from "../../src/authz/credential";
 import { isPathAllowed, normalizeRestPath } from "../../src/authz/paths";
 import { configOf } from "../../src/config";
+import { ApiError, errorResponse } from "../../src/errors";
 import { PUBLIC } from "../../src/gateway/arrival";
 import { forwardToOrigin } from "../../src/gateway/forward";
 import { factsOf, targetOfPath } from "../../src/gateway/handle";
@@ -66,6 +67,8 @@ async function stageTasks(batch: Batch): Promise<Record<string, Task>> {
     "stage: log line": { about: "logLine() of the warm request's fields (JSON.stringify and console.log)",
       run: () => logLine({ msg: "endpoint", request_id: REQUEST_ID, project: "bench", deployment: "chat", endpoint: "public",
         key_id: key.id, decision: "allow", status: 200, latency_ms: 0 }) },
+    "stage: denial": { about: "a 401 as the handler makes it: the ApiError and errorResponse()",
+      run: () => errorResponse(new ApiError("invalid_api_key"), REQUEST_ID) },
   };
 }
 

@@ -142,7 +142,7 @@ export async function jwksResponse(request: Request, keys: AssertionKeys): Promi
 async function importKeys({ signing, previous }: AssertionKeys): Promise<Imported> {
   if (signing === null && previous === null) return { signer: null, jwks: JSON.stringify({ keys: [] }) };
   // Loaded on first use, not at start-up: a data plane with no keys never pays for jose (the control plane shares it).
-  const { calculateJwkThumbprint, importJWK } = await import("jose");
+  const { calculateJwkThumbprint, importJWK } = await import("./jose-keys");
   const kidOf = async (key: AssertionKey): Promise<string> => key.kid ?? (await calculateJwkThumbprint(key.publicJwk));
   const importKey = async (variable: string, key: AssertionKey, part: "public" | "private"): Promise<CryptoKey> => {
     try {
