@@ -10,7 +10,8 @@
  *   --batch-ms M     target length of one batch (default 30)
  *   --baseline REF   also run the whole-request tasks of another commit, interleaved in the same rounds (a git
  *                    worktree of REF with this harness copied in), for before/after figures
- *   --no-profile     skip the CPU profile
+ *   --no-profile     skip the CPU profiles
+ *   --profiles-only  only the CPU profiles (in-process, and under h2load load), no batches
  *
  * A full run writes its figures into bench/results.json under `warm_path` (the rest of the file is kept), the profile
  * to bench/warm-path.cpuprofile (open it in Chrome DevTools or VS Code), and the tables to bench/out/warm-path.md.
@@ -21,10 +22,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleKeygate, readWranglerConfig } from "./lib/build.mjs";
 import { bundleMarkers, summarizeProfile } from "./lib/cpu-profile.mjs";
+import * as h2loadClient from "./lib/h2load.mjs";
 import { connectInspector } from "./lib/inspector.mjs";
 import { applySeed, makeSeed, newSecret } from "./lib/seed.mjs";
 import { cpuTimeUs, loadMiniflare, serveWorker } from "./lib/serve.mjs";
 import { median, round } from "./lib/stats.mjs";
+import { profileUnderLoad } from "./warm-path/under-load.mjs";
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, "..");
@@ -40,12 +43,15 @@ const CONFIG = {
   keys_seeded: 1000,
   baseline: option("baseline", null),
   profile: !SMOKE && !argv.includes("--no-profile"),
+  batches: !argv.includes("--profiles-only"),
   profile_seconds: 4,
   profile_sampling_us: 100,
+  under_load: { seconds: 5, concurrency: 16 },
   auth_cache_lease_ms: "60000",
 };
 const PEPPER = "bench-pepper-not-a-secret";
 const log = (line) => process.stdout.write(line + "\n");
+const UNKNOWN_KEY = newSecret();
 
 /** This checkout's bench Worker, or REF's keygate with this harness's whole-request tasks. */
 function bundle(scratch, ref) {
@@ -63,13 +69,18 @@ function bundle(scratch, ref) {
   }
 }
 
+/** keygate's settings for every bench Worker here: the warm lease, the bench keys. */
+function bindingsFor(seed) {
+  return { ...readWranglerConfig(ROOT).vars, KEY_PEPPER: PEPPER, ADMIN_TOKEN: "bench-admin-token-not-a-secret",
+    ALLOW_PRIVATE_ORIGINS: "true", AUTH_CACHE_LEASE_MS: CONFIG.auth_cache_lease_ms, BENCH_KEY: seed.known,
+    BENCH_UNKNOWN_KEY: UNKNOWN_KEY };
+}
 /** One bench Worker in its own workerd, with a seeded local D1 and its caches warm. */
 async function serve(mf, scratch, name, scriptPath, seed, inspect = false) {
   const wrangler = readWranglerConfig(ROOT);
   const server = await serveWorker(mf.Miniflare, mf.convert, {
     name, scriptPath, compatibilityDate: wrangler.compatibilityDate, compatibilityFlags: wrangler.compatibilityFlags,
-    bindings: { ...wrangler.vars, KEY_PEPPER: PEPPER, ADMIN_TOKEN: "bench-admin-token-not-a-secret", ALLOW_PRIVATE_ORIGINS: "true",
-      AUTH_CACHE_LEASE_MS: CONFIG.auth_cache_lease_ms, BENCH_KEY: seed.known, BENCH_UNKNOWN_KEY: newSecret() },
+    bindings: bindingsFor(seed),
     d1: true, logDir: join(OUT, "logs"), inspect,
   });
   await applySeed(server.db, ROOT, seed);
@@ -151,7 +162,7 @@ function summarize({ runs, ns }) {
   return { tasks, versus };
 }
 
-function markdown({ tasks, versus, profile }, config) {
+function markdown({ tasks = [], versus = [], profile, under_load: underLoad }, config) {
   const us = (v) => (v === null ? "–" : (v / 1000).toFixed(2));
   const lines = [
     `In-process, per request (medians of ${config.rounds} interleaved rounds; one batch ≈ ${config.batch_ms} ms)`, "",
@@ -166,6 +177,14 @@ function markdown({ tasks, versus, profile }, config) {
     lines.push("", `CPU profile of keygate's handler (${profile.sampled_ms} ms sampled, every ${config.profile_sampling_us} µs): self time`, "",
       "| share | function · file |", "|---:|---|", ...profile.functions.map((f) => `| ${(f.share * 100).toFixed(1)} % | ${f.what} |`),
       "", "| share | file |", "|---:|---|", ...profile.files.map((f) => `| ${(f.share * 100).toFixed(1)} % | ${f.what} |`));
+  }
+  if (underLoad) {
+    const { keygate: k, "pass-through": p } = underLoad;
+    const control = new Map(p.functions.map((f) => [f.what, f.us_per_req]));
+    lines.push("", `Under h2load load (concurrency ${config.under_load.concurrency}, ${config.under_load.seconds} s, profiled): ` +
+      `self time per request, keygate ${k.us_per_req} µs (${k.rps} req/s), pass-through ${p.us_per_req} µs (${p.rps} req/s)`, "",
+      "| function · file | keygate µs/req | pass-through µs/req |", "|---|---:|---:|",
+      ...k.functions.map((f) => `| ${f.what} | ${f.us_per_req} | ${control.get(f.what) ?? "–"} |`));
   }
   return lines.join("\n") + "\n";
 }
@@ -198,20 +217,34 @@ export async function warmPathMain() {
     const mf = await loadMiniflare(ROOT);
     const seed = makeSeed({ keys: CONFIG.keys_seeded, pepper: PEPPER, originUrl: "http://origin.bench" });
     const current = bundle(scratch, null);
-    servers.push(await serve(mf, scratch, "keygate", current, seed));
-    if (CONFIG.baseline) servers.push(await serve(mf, scratch, `baseline ${CONFIG.baseline}`, bundle(scratch, CONFIG.baseline), seed));
-    const measured = await measure(servers);
-    const summary = summarize(measured);
+    let summary = {};
+    let measured = null;
+    if (CONFIG.batches) {
+      servers.push(await serve(mf, scratch, "keygate", current, seed));
+      if (CONFIG.baseline) servers.push(await serve(mf, scratch, `baseline ${CONFIG.baseline}`, bundle(scratch, CONFIG.baseline), seed));
+      measured = await measure(servers);
+      summary = summarize(measured);
+    }
     let profile = null;
+    let underLoad = null;
     if (CONFIG.profile) {
-      log("· CPU profile");
-      const raw = await profileKeygate(mf, scratch, current, seed, measured.runs.find((r) => r.id === "keygate: keygate").n);
+      log("· CPU profile in-process");
+      const n = measured?.runs.find((r) => r.id === "keygate: keygate").n ?? 300;
+      const raw = await profileKeygate(mf, scratch, current, seed, n);
       writeFileSync(join(BENCH, "warm-path.cpuprofile"), JSON.stringify(raw));
       profile = summarizeProfile(raw, bundleMarkers(current));
+      if (h2loadClient.h2loadVersion()) {
+        log("· CPU profiles under h2load load: the pass-through, then keygate");
+        const wrangler = readWranglerConfig(ROOT);
+        underLoad = await profileUnderLoad({ mf, wrangler, bindings: bindingsFor(seed), seed, root: ROOT,
+          keygatePath: bundleKeygate(ROOT, join(scratch, "keygate"), null, { minify: false }),
+          passthroughPath: join(BENCH, "passthrough.js"), scratch, logDir: join(OUT, "logs"), outDir: BENCH,
+          seconds: CONFIG.under_load.seconds, concurrency: CONFIG.under_load.concurrency, samplingUs: CONFIG.profile_sampling_us });
+      } else log(`  (no h2load: no profile under load; ${h2loadClient.INSTALL_HINT.split("\n")[0]})`);
     }
     const result = { date: new Date().toISOString(), mode: CONFIG.mode, duration_total_s: Math.round((Date.now() - started) / 1000),
       keygate_commit: execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim(),
-      miniflare: mf.version, workerd: mf.workerdVersion, config: CONFIG, ...summary, profile };
+      miniflare: mf.version, workerd: mf.workerdVersion, config: CONFIG, ...summary, profile, under_load: underLoad };
     if (SMOKE) {
       writeFileSync(join(OUT, "results.warm-path-smoke.json"), JSON.stringify(result, null, 2) + "\n");
     } else {
@@ -219,7 +252,7 @@ export async function warmPathMain() {
       const published = existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : {};
       writeFileSync(path, JSON.stringify({ ...published, warm_path: result }, null, 2) + "\n");
       writeFileSync(join(OUT, "warm-path.md"), markdown(result, CONFIG));
-      log(`\nwrote warm_path into ${path}, bench/warm-path.cpuprofile and bench/out/warm-path.md`);
+      log(`\nwrote warm_path into ${path}, bench/warm-path*.cpuprofile and bench/out/warm-path.md`);
     }
     log(markdown(result, CONFIG));
     return 0;

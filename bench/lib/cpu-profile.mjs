@@ -35,10 +35,10 @@ function frameOf(callFrame, markers, bundleName) {
 }
 
 /**
- * Self-time shares: the top `limit` functions and every source file, each as `{share, …}` of all samples that are
- * not `(idle)`, with the profile's sampled microseconds.
+ * Self time of the top `limit` functions and of every source file, each as its `share` of all samples that are not
+ * `(idle)`, and with `perRequest` (the requests served while profiling) also in microseconds per request.
  */
-export function summarizeProfile(profile, { markers, bundleName }, limit = 25) {
+export function summarizeProfile(profile, { markers, bundleName }, { limit = 25, perRequest = null } = {}) {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const hits = new Map();
   profile.samples.forEach((id, i) => hits.set(id, (hits.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
@@ -55,6 +55,15 @@ export function summarizeProfile(profile, { markers, bundleName }, limit = 25) {
     files.set(file, (files.get(file) ?? 0) + us);
   }
   const ranked = (map) =>
-    [...map].sort((a, b) => b[1] - a[1]).map(([what, us]) => ({ what, share: Math.round((us / total) * 1000) / 1000 }));
-  return { sampled_ms: Math.round(total / 1000), functions: ranked(functions).slice(0, limit), files: ranked(files) };
+    [...map].sort((a, b) => b[1] - a[1]).map(([what, us]) => ({
+      what,
+      share: Math.round((us / total) * 1000) / 1000,
+      ...(perRequest ? { us_per_req: Math.round((us / perRequest) * 10) / 10 } : {}),
+    }));
+  return {
+    sampled_ms: Math.round(total / 1000),
+    ...(perRequest ? { requests: perRequest, us_per_req: Math.round((total / perRequest) * 10) / 10 } : {}),
+    functions: ranked(functions).slice(0, limit),
+    files: ranked(files),
+  };
 }

@@ -10,7 +10,8 @@ import { configOf } from "../../src/config";
 import { ApiError, errorResponse } from "../../src/errors";
 import { PUBLIC } from "../../src/gateway/arrival";
 import { forwardToOrigin } from "../../src/gateway/forward";
-import { factsOf, targetOfPath } from "../../src/gateway/handle";
+import { RequestFactsOf } from "../../src/gateway/facts";
+import { targetOfPath } from "../../src/gateway/handle";
 import { filterDownstream, filterUpstream } from "../../src/gateway/headers";
 import { UsageRecorder } from "../../src/gateway/usage";
 import { logLine } from "../../src/log";
@@ -30,19 +31,21 @@ async function stageTasks(batch: Batch): Promise<Record<string, Task>> {
   const records = await cache.records(env.DB, config, "bench", "chat", secret, Date.now(), batch.ctx);
   const { key, deployment } = records;
   if (key === null || deployment === null) throw new Error("the bench key or deployment is not in D1");
-  const facts = factsOf(request, PUBLIC);
+  const facts = new RequestFactsOf(request, PUBLIC);
   const target = targetOfPath(new URL(request.url).pathname)!;
   const usage = new UsageRecorder();
   const requests = new Requests(env.BENCH_KEY);
   let answers: Response[] = [];
 
   return {
+    "stage: config": { about: "configOf(env): the parsed configuration, kept per isolate", run: () => configOf(env) },
     "stage: request id": { about: "requestIdFor(): no client id, so a fresh random one", run: () => requestIdFor(request) },
     "stage: url + target": { about: "new URL() of the request and the /endpoint/{p}/{d} split",
       run: () => targetOfPath(new URL(request.url).pathname) },
     "stage: credential": { about: "readDataPlaneCredential(): header reads, format and checksum",
       run: () => readDataPlaneCredential(request.headers) },
-    "stage: facts": { about: "factsOf(): client address, country, ASN, user agent", run: () => factsOf(request, PUBLIC) },
+    "stage: facts": { about: "the request's facts for conditions, read as the decision needs them (none here)",
+      run: () => new RequestFactsOf(request, PUBLIC) },
     "stage: cache": { about: "AuthCache.records() for the warm key and deployment (awaited)",
       run: () => cache.records(env.DB, config, "bench", "chat", secret, Date.now(), batch.ctx) },
     "stage: decision": { about: "authorize(): every check, the path's included",

@@ -272,8 +272,10 @@ function checkIp({ ipAllow, ipDeny }: CompiledConditions, facts: RequestFacts, {
   return null;
 }
 
-function checkCountry({ countries }: CompiledConditions, { country }: RequestFacts, at: Holder): Denial | null {
+// The facts are read only once a condition needs them (the gateway's read request.cf lazily: gateway/facts.ts).
+function checkCountry({ countries }: CompiledConditions, facts: RequestFacts, at: Holder): Denial | null {
   if (countries === null) return null;
+  const { country } = facts;
   if (country === null) {
     return unmet("country_unknown", `the request's country is unknown; the ${at.subject} allows only some countries`, at);
   }
@@ -282,8 +284,9 @@ function checkCountry({ countries }: CompiledConditions, { country }: RequestFac
     : unmet("country_not_allowed", `country ${country} is not in the ${at.subject}'s allowed countries`, at);
 }
 
-function checkAsn({ asns }: CompiledConditions, { asn }: RequestFacts, at: Holder): Denial | null {
+function checkAsn({ asns }: CompiledConditions, facts: RequestFacts, at: Holder): Denial | null {
   if (asns === null) return null;
+  const { asn } = facts;
   if (asn === null) {
     return unmet("asn_unknown", `the request's network (ASN) is unknown; the ${at.subject} allows only some ASNs`, at);
   }
@@ -291,8 +294,9 @@ function checkAsn({ asns }: CompiledConditions, { asn }: RequestFacts, at: Holde
 }
 
 /** The User-Agent is not quoted back: it is attacker-chosen text of any length. */
-function checkUserAgent({ userAgents }: CompiledConditions, { userAgent }: RequestFacts, at: Holder): Denial | null {
+function checkUserAgent({ userAgents }: CompiledConditions, facts: RequestFacts, at: Holder): Denial | null {
   if (userAgents === null) return null;
+  const { userAgent } = facts;
   if (userAgent === null) {
     return unmet("user_agent_missing", `no User-Agent was sent; the ${at.subject} requires a matching one`, at);
   }

@@ -8,7 +8,7 @@
  */
 import { authorize, openWithoutKey, preflight } from "../authz/authorize";
 import { readDataPlaneCredential } from "../authz/credential";
-import type { Decision, Denial, Endpoint, RequestFacts } from "../authz/types";
+import type { Decision, Denial, Endpoint } from "../authz/types";
 import type { Config } from "../config";
 import type { Deps, Env } from "../env";
 import { ApiError, ERROR_CODES } from "../errors";
@@ -17,6 +17,7 @@ import type { AuthRecords } from "../store/authorization";
 import { forwardToOrigin } from "./forward";
 import { enforceRateLimit } from "./rate-limit";
 import type { Arrival } from "./arrival";
+import { RequestFactsOf } from "./facts";
 import type { UsageRecorder } from "./usage";
 
 export const ENDPOINT_PREFIX = "/endpoint/";
@@ -50,20 +51,6 @@ export interface EndpointContext {
   config: Config;
   state: GatewayState;
   requestId: string;
-}
-
-export function factsOf(request: Request, arrival: Arrival): RequestFacts {
-  const cf = request.cf as IncomingRequestCfProperties | undefined;
-  const mtls = arrival.endpoint === "private" && arrival.via === "mtls" ? arrival : null;
-  return {
-    endpoint: arrival.endpoint,
-    viaPrivateHostname: mtls !== null,
-    clientCert: mtls?.certificate ?? null,
-    clientIp: request.headers.get("cf-connecting-ip"),
-    country: typeof cf?.country === "string" ? cf.country : null,
-    asn: typeof cf?.asn === "number" ? cf.asn : null,
-    userAgent: request.headers.get("user-agent"),
-  };
 }
 
 /** Which deployment a request names, and the path after it (still percent-encoded). */
@@ -128,7 +115,7 @@ export async function handleEndpoint(
   outcome.project = target.project;
   outcome.deployment = target.deployment;
 
-  const facts = factsOf(request, arrival);
+  const facts = new RequestFactsOf(request, arrival);
   const early = preflight(request.method, facts);
   if (early !== null) deny(early, outcome);
 
