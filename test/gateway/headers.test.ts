@@ -32,4 +32,16 @@ describe("header filters", () => {
     filterDownstream(origin);
     expect(Object.fromEntries(origin)).toEqual({ "content-encoding": "gzip", vary: "accept-encoding" });
   });
+
+  it("filterUpstream: an origin header replaces the client's of the same name, whatever its case", () => {
+    const headers = new Headers({ "x-tenant": "client", "content-type": "application/json" });
+    filterUpstream(headers, { "X-Tenant": "origin" }, "req_1");
+    expect(headers.get("x-tenant")).toBe("origin");
+  });
+
+  it("filterDownstream: removes every dropped name, however many there are in a row", () => {
+    const headers = new Headers({ "set-cookie": "a=1", nel: "{}", "report-to": "{}", link: "</x>", "content-type": "text/plain" });
+    filterDownstream(headers);
+    expect([...headers.keys()]).toEqual(["content-type"]);
+  });
 });
