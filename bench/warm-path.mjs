@@ -80,7 +80,7 @@ async function serve(mf, scratch, name, scriptPath, seed, inspect = false) {
   const wrangler = readWranglerConfig(ROOT);
   const server = await serveWorker(mf.Miniflare, mf.convert, {
     name, scriptPath, compatibilityDate: wrangler.compatibilityDate, compatibilityFlags: wrangler.compatibilityFlags,
-    bindings: bindingsFor(seed),
+    bindings: bindingsFor(seed), serviceBindings: { SELF: name },
     d1: true, logDir: join(OUT, "logs"), inspect,
   });
   await applySeed(server.db, ROOT, seed);

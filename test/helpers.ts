@@ -294,11 +294,20 @@ export function captureConsole() {
   const spies = (["log", "info", "warn", "error", "debug"] as const).map((level) =>
     vi.spyOn(console, level).mockImplementation(record),
   );
+  const endpointLines = () =>
+    lines.filter((l) => l.startsWith('{"msg":"endpoint"')).map((l) => JSON.parse(l) as Record<string, unknown>);
   return {
     lines,
-    /** The data plane's one structured line per request. */
-    endpointLines: () =>
-      lines.filter((l) => l.startsWith('{"msg":"endpoint"')).map((l) => JSON.parse(l) as Record<string, unknown>),
+    /** The data plane's one structured line per request, as written so far. */
+    endpointLines,
+    /**
+     * The data plane writes its line once the answer is on its way (src/index.ts): after a call that did not settle
+     * (`settle: false`), its line may still be to come. Waits for exactly `count` lines.
+     */
+    endpointLinesOnceWritten: async (count: number) => {
+      await expect.poll(() => endpointLines().length).toBe(count);
+      return endpointLines();
+    },
     restore: () => spies.forEach((spy) => spy.mockRestore()),
   };
 }

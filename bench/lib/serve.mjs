@@ -63,7 +63,7 @@ export function cpuTimeUs(pid) {
  * appears during start-up is this instance's. `onLog` sees every line the Worker writes (the soak checks them all).
  */
 export async function serveWorker(Miniflare, convert, { name, scriptPath, modules, modulesRoot, compatibilityDate,
-  compatibilityFlags, bindings, d1 = false, logDir, onLog, inspect = false }) {
+  compatibilityFlags, bindings, d1 = false, logDir, onLog, inspect = false, serviceBindings }) {
   const before = workerdChildren();
   // The Worker's console output: counted, and the last lines kept for bench/out/logs/<name>.log. Writing every
   // line to disk would add a syscall per request to this process, which already pays for Miniflare reading and
@@ -77,6 +77,7 @@ export async function serveWorker(Miniflare, convert, { name, scriptPath, module
     compatibilityDate,
     compatibilityFlags,
     bindings,
+    ...(serviceBindings ? { serviceBindings } : {}),
     ...(d1 ? { d1Databases: { DB: `bench-${name}` } } : {}),
     host: "127.0.0.1",
     port: 0,

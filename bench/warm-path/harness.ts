@@ -22,6 +22,8 @@ export interface BenchEnv extends Env {
   /** The warm key, and an unknown one (well-formed, in no table), set by the driver. */
   BENCH_KEY: string;
   BENCH_UNKNOWN_KEY: string;
+  /** This Worker, through a service binding: a request sent there is a request of its own (see ownRequestTasks). */
+  SELF: Fetcher;
 }
 
 export const URL_ = "https://keygate.bench/endpoint/bench/chat/v1/chat/completions";
@@ -48,10 +50,11 @@ export async function stubOrigin(input: RequestInfo | URL, init?: RequestInit): 
 }
 
 /** What a client sends to every target, as the h2load bench does: a JSON body with its length, the edge's facts. */
-export function clientRequest(secret: string): Request {
+export function clientRequest(secret: string, target: string | null = null): Request {
   return new Request(URL_, {
     method: "POST",
     headers: {
+      ...(target === null ? {} : { [TARGET_HEADER]: target }),
       authorization: `Bearer ${secret}`,
       "content-type": "application/json",
       "content-length": String(BODY.length),
@@ -105,9 +108,12 @@ export interface Batch {
 /** n fresh client requests, made before the clock starts (a request's body can be read once). */
 export class Requests {
   private list: Request[] = [];
-  constructor(private readonly secret: string) {}
+  constructor(
+    private readonly secret: string,
+    private readonly target: string | null = null,
+  ) {}
   readonly prepare = (n: number) => {
-    this.list = Array.from({ length: n }, () => clientRequest(this.secret));
+    this.list = Array.from({ length: n }, () => clientRequest(this.secret, this.target));
   };
   at(i: number): Request {
     return this.list[i]!;
@@ -151,12 +157,51 @@ export function wholeTasks(batch: Batch): Record<string, Task> {
   };
 }
 
+/** Which target a request sent through SELF is for. */
+const TARGET_HEADER = "x-bench-target";
+const LINE = JSON.stringify({ msg: "endpoint", request_id: "req_0123456789abcdef0123456789abcdef", project: "bench",
+  deployment: "chat", endpoint: "public", key_id: "key_0123456789abcdefghjkmnpqrs", decision: "allow", status: 200, latency_ms: 0 });
+const noop = (): void => {};
+
+/**
+ * What a request of its own costs for keygate, for the pass-through, and for one thing the runtime does per request
+ * (a timer, a listener, a log line…) on top of answering at once. A request sent through the SELF service binding gets
+ * its own request context, as a request from the network does, so what the runtime does per request context (timers,
+ * `request.signal`, `console.log`, `request.cf`) costs here what it costs there; the binding's own cost is the same
+ * for every target ("answer at once" shows it).
+ */
+const OWN_REQUEST_TARGETS: Record<string, { about: string; handle: (r: Request, env: BenchEnv, ctx: ExecutionContext) => Promise<Response> | Response }> = {
+  keygate: { about: "keygate's handler, warm key, stub origin", handle: (r, env, ctx) => keygate.fetch(r, env, ctx) },
+  "pass-through": { about: "the pass-through and the stub origin", handle: (r) => passThrough.fetch(r) },
+  "answer at once": { about: "a fixed answer: what any request costs here", handle: () => new Response("ok") },
+  "+ timer set and cleared": { about: "setTimeout(), clearTimeout(), then the fixed answer",
+    handle: () => (clearTimeout(setTimeout(noop, 60_000)), new Response("ok")) },
+  "+ listener on request.signal": { about: "request.signal.addEventListener(), then the fixed answer",
+    handle: (r) => (r.signal.addEventListener("abort", noop, { once: true }), new Response("ok")) },
+  "+ AbortController": { about: "new AbortController() and a listener on its signal, then the fixed answer",
+    handle: () => (new AbortController().signal.addEventListener("abort", noop, { once: true }), new Response("ok")) },
+  "+ request.cf read": { about: "request.cf.country, then the fixed answer", handle: (r) => new Response(String(r.cf?.country)) },
+  "+ one console.log": { about: "console.log() of a line like keygate's, then the fixed answer",
+    handle: () => (console.log(LINE), new Response("ok")) },
+};
+
+/** Every own-request target as a task: the bench request sends n requests through SELF, one after the other. */
+export function ownRequestTasks(batch: Batch): Record<string, Task> {
+  return Object.fromEntries(Object.entries(OWN_REQUEST_TARGETS).map(([name, { about }]) => {
+    const requests = new Requests(batch.env.BENCH_KEY, name);
+    return [`own request: ${name}`, { about: `${about}; each its own request (SELF)`, prepare: requests.prepare,
+      run: async (i: number) => (await batch.env.SELF.fetch(requests.at(i))).arrayBuffer() }];
+  }));
+}
+
 /** The Worker that runs batches of `tasks(batch)`, built once on the first request. */
 export function benchWorker(tasks: (batch: Batch) => Promise<Record<string, Task>>) {
   let table: Promise<Record<string, Task>> | null = null;
   const batch = {} as Batch;
   return {
     async fetch(request: Request, env: BenchEnv, real: ExecutionContext): Promise<Response> {
+      const target = request.headers.get(TARGET_HEADER);
+      if (target !== null) return OWN_REQUEST_TARGETS[target]!.handle(request, env, real);
       const url = new URL(request.url);
       batch.env = env;
       // workers-types' ExecutionContext has members no handler here uses (exports, tracing, …).

@@ -17,7 +17,7 @@ import { UsageRecorder } from "../../src/gateway/usage";
 import { logLine } from "../../src/log";
 import { requestIdFor } from "../../src/request-id";
 import { AuthCache } from "../../src/store/auth-cache";
-import { benchWorker, clientRequest, originAnswer, Requests, stubOrigin, wholeTasks, type Batch, type Task } from "./harness";
+import { benchWorker, clientRequest, originAnswer, ownRequestTasks, Requests, stubOrigin, wholeTasks, type Batch, type Task } from "./harness";
 
 const REQUEST_ID = "req_0123456789abcdef0123456789abcdef";
 
@@ -75,4 +75,4 @@ async function stageTasks(batch: Batch): Promise<Record<string, Task>> {
   };
 }
 
-export default benchWorker(async (batch) => ({ ...wholeTasks(batch), ...(await stageTasks(batch)) }));
+export default benchWorker(async (batch) => ({ ...wholeTasks(batch), ...ownRequestTasks(batch), ...(await stageTasks(batch)) }));

@@ -96,7 +96,7 @@ describe("the private endpoint", () => {
     try {
       await ok(use(f.path, f.key.key, viaBinding));
       await expectError(await use(f.path, f.key.key), 404, "not_found");
-      const [allowed, refused] = logs.endpointLines();
+      const [allowed, refused] = await logs.endpointLinesOnceWritten(2);
       expect(allowed).toMatchObject({ endpoint: "private", caller: "billing-api", decision: "allow" });
       expect(refused).toMatchObject({ endpoint: "public", decision: "not_found", reason: "endpoint_disabled" });
       expect(refused).not.toHaveProperty("caller");
