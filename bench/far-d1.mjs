@@ -21,10 +21,10 @@
  * bench/out/far-d1.md; a smoke writes bench/out/results.far-d1-smoke.json.
  */
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { BENCH, commitOf, flag, option, OUT, publishMode, ROOT } from "./lib/args.mjs";
 import { bundleKeygate, readWranglerConfig } from "./lib/build.mjs";
 import * as h2loadClient from "./lib/h2load.mjs";
 import * as nodeClient from "./lib/node-load.mjs";
@@ -33,13 +33,7 @@ import { loadMiniflare, serveWorker } from "./lib/serve.mjs";
 import { latencySummary, median, round } from "./lib/stats.mjs";
 import { spawnOrigin } from "./origin.mjs";
 
-const BENCH = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(BENCH, "..");
-const OUT = join(BENCH, "out");
-
-const argv = process.argv.slice(2);
-const option = (name, fallback) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : fallback);
-const SMOKE = argv.includes("--smoke");
+const SMOKE = flag("smoke");
 /** keygate before project revisions: every key re-read from D1 once per lease per isolate. */
 const BASELINE_REF = option("baseline", "7af3fa7");
 const CONFIG = {
@@ -261,18 +255,10 @@ export async function farD1Main() {
     log("· cold keys");
     const cold = await coldKeys(setup, failures);
     const result = { date: new Date().toISOString(), mode: CONFIG.mode, duration_total_s: Math.round((Date.now() - started) / 1000),
-      keygate_commit: execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim(),
+      keygate_commit: commitOf(),
       load_generator: h2load ?? "node", config: CONFIG, servers: LABELS, hot_key: hot.summary, hot_key_runs: hot.runs, keys_in_use: keys,
       cold_key: cold, failures };
-    if (SMOKE) {
-      writeFileSync(join(OUT, "results.far-d1-smoke.json"), JSON.stringify(result, null, 2) + "\n");
-    } else {
-      const path = join(BENCH, "results.json");
-      const published = existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : {};
-      writeFileSync(path, JSON.stringify({ ...published, far_d1: result }, null, 2) + "\n");
-      writeFileSync(join(OUT, "far-d1.md"), markdown(result));
-      log(`\nwrote far_d1 into ${path} and bench/out/far-d1.md`);
-    }
+    log(`\nwrote ${publishMode({ key: "far_d1", name: "far-d1", smoke: SMOKE, result, markdown: markdown(result) })}`);
     log(markdown(result));
   } finally {
     await setup?.close();

@@ -10,18 +10,13 @@
  * JSON line `{"url", "port", "pid"}` on stdout when listening.
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-const COMPLETION = JSON.stringify({
-  id: "chatcmpl-bench",
-  object: "chat.completion",
-  created: 1763821553,
-  model: "bench-model",
-  choices: [{ index: 0, message: { role: "assistant", content: "Hello from the bench origin." }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 9, completion_tokens: 7, total_tokens: 16 },
-});
+// The answer to a chat completion, shared with the in-process bench's stub origin (bench/warm-path/harness.ts).
+const COMPLETION = JSON.stringify(JSON.parse(readFileSync(new URL("./lib/completion.json", import.meta.url), "utf8")));
 const MODELS = JSON.stringify({ object: "list", data: [{ id: "bench-model", object: "model", owned_by: "bench" }] });
 
 function chunkEvent(i) {

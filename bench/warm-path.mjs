@@ -17,9 +17,9 @@
  * to bench/warm-path.cpuprofile (open it in Chrome DevTools or VS Code), and the tables to bench/out/warm-path.md.
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BENCH, commitOf, flag, option, OUT, publishMode, ROOT } from "./lib/args.mjs";
 import { bundleKeygate, readWranglerConfig } from "./lib/build.mjs";
 import { bundleMarkers, summarizeProfile } from "./lib/cpu-profile.mjs";
 import * as h2loadClient from "./lib/h2load.mjs";
@@ -29,21 +29,15 @@ import { cpuTimeUs, loadMiniflare, serveWorker } from "./lib/serve.mjs";
 import { median, round } from "./lib/stats.mjs";
 import { profileUnderLoad } from "./warm-path/under-load.mjs";
 
-const BENCH = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(BENCH, "..");
-const OUT = join(BENCH, "out");
-
-const argv = process.argv.slice(2);
-const option = (name, fallback) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : fallback);
-const SMOKE = argv.includes("--smoke");
+const SMOKE = flag("smoke");
 const CONFIG = {
   mode: SMOKE ? "smoke" : "full",
   rounds: Number(option("rounds", SMOKE ? "1" : "25")),
   batch_ms: Number(option("batch-ms", SMOKE ? "5" : "30")),
   keys_seeded: 1000,
   baseline: option("baseline", null),
-  profile: !SMOKE && !argv.includes("--no-profile"),
-  batches: !argv.includes("--profiles-only"),
+  profile: !SMOKE && !flag("no-profile"),
+  batches: !flag("profiles-only"),
   profile_seconds: 4,
   profile_sampling_us: 100,
   under_load: { seconds: 5, concurrency: 16 },
@@ -146,21 +140,25 @@ function summarize({ runs, ns }) {
       workerd_cpu_ns: round((cpu_us * 1000) / calls, 0), bench_cpu_ns: round((bench_cpu_us * 1000) / calls, 0),
       rounds_ns: values.map((v) => round(v, 0)) };
   });
+  // A request in a context of its own is compared with the pass-through in a context of its own.
+  const controlOf = (task) => (task.startsWith(OWN) ? `${OWN}pass-through` : "pass-through");
   const perRound = (server, task, f) => {
-    const control = ns[`${server}: pass-through`];
+    const control = ns[`${server}: ${controlOf(task)}`];
     return median(ns[`${server}: ${task}`].map((v, i) => f(v, control[i])));
   };
   const fastest = (server, task) => Math.min(...ns[`${server}: ${task}`]);
-  const versus = runs.filter((r) => r.task !== "pass-through" && !r.task.startsWith("stage:") && r.task !== "origin stub")
+  const versus = runs.filter((r) => /^(own request: )?keygate/.test(r.task) || r.task === "pass-through + a log line")
     .map(({ server, task }) => ({
-      server: server.name, task,
+      server: server.name, task, control: controlOf(task),
       throughput_vs_pass_through: round(perRound(server.name, task, (v, c) => c / v), 3),
       added_ns: round(perRound(server.name, task, (v, c) => v - c), 0),
-      fastest_throughput_vs_pass_through: round(fastest(server.name, "pass-through") / fastest(server.name, task), 3),
-      fastest_added_ns: round(fastest(server.name, task) - fastest(server.name, "pass-through"), 0),
+      fastest_throughput_vs_pass_through: round(fastest(server.name, controlOf(task)) / fastest(server.name, task), 3),
+      fastest_added_ns: round(fastest(server.name, task) - fastest(server.name, controlOf(task)), 0),
     }));
   return { tasks, versus };
 }
+
+const OWN = "own request: ";
 
 function markdown({ tasks = [], versus = [], profile, under_load: underLoad }, config) {
   const us = (v) => (v === null ? "–" : (v / 1000).toFixed(2));
@@ -169,9 +167,9 @@ function markdown({ tasks = [], versus = [], profile, under_load: underLoad }, c
     "| server | task | fastest µs | median µs | slowest µs | workerd CPU µs | what it includes |", "|---|---|---:|---:|---:|---:|---|",
     ...tasks.map((t) => `| ${t.server} | ${t.task} | ${us(t.min_ns)} | ${us(t.median_ns)} | ${us(t.max_ns)} | ${us(t.workerd_cpu_ns)} | ${t.about} |`),
     "", "Against the pass-through: fastest batch against fastest batch, and the median of per-round comparisons", "",
-    "| server | task | × pass-through (fastest) | added µs (fastest) | × pass-through (per round) | added µs (per round) |",
-    "|---|---|---:|---:|---:|---:|",
-    ...versus.map((v) => `| ${v.server} | ${v.task} | ${v.fastest_throughput_vs_pass_through} | ${us(v.fastest_added_ns)} | ${v.throughput_vs_pass_through} | ${us(v.added_ns)} |`),
+    "| server | task | against | × (fastest) | added µs (fastest) | × (per round) | added µs (per round) |",
+    "|---|---|---|---:|---:|---:|---:|",
+    ...versus.map((v) => `| ${v.server} | ${v.task} | ${v.control} | ${v.fastest_throughput_vs_pass_through} | ${us(v.fastest_added_ns)} | ${v.throughput_vs_pass_through} | ${us(v.added_ns)} |`),
   ];
   if (profile) {
     lines.push("", `CPU profile of keygate's handler (${profile.sampled_ms} ms sampled, every ${config.profile_sampling_us} µs): self time`, "",
@@ -243,18 +241,12 @@ export async function warmPathMain() {
       } else log(`  (no h2load: no profile under load; ${h2loadClient.INSTALL_HINT.split("\n")[0]})`);
     }
     const result = { date: new Date().toISOString(), mode: CONFIG.mode, duration_total_s: Math.round((Date.now() - started) / 1000),
-      keygate_commit: execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim(),
+      keygate_commit: commitOf(),
       miniflare: mf.version, workerd: mf.workerdVersion, config: CONFIG, ...summary, profile, under_load: underLoad };
-    if (SMOKE) {
-      writeFileSync(join(OUT, "results.warm-path-smoke.json"), JSON.stringify(result, null, 2) + "\n");
-    } else {
-      const path = join(BENCH, "results.json");
-      const published = existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : {};
-      writeFileSync(path, JSON.stringify({ ...published, warm_path: result }, null, 2) + "\n");
-      writeFileSync(join(OUT, "warm-path.md"), markdown(result, CONFIG));
-      log(`\nwrote warm_path into ${path}, bench/warm-path*.cpuprofile and bench/out/warm-path.md`);
-    }
-    log(markdown(result, CONFIG));
+    const tables = markdown(result, CONFIG);
+    log(`\nwrote ${publishMode({ key: "warm_path", name: "warm-path", smoke: SMOKE, result, markdown: tables })}` +
+      (CONFIG.profile ? " and bench/warm-path*.cpuprofile" : ""));
+    log(tables);
     return 0;
   } finally {
     for (const server of servers) await server.close();

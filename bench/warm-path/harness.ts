@@ -17,6 +17,7 @@
  */
 import type { Env } from "../../src/env";
 import { createWorker } from "../../src/index";
+import completion from "../lib/completion.json";
 
 export interface BenchEnv extends Env {
   /** The warm key, and an unknown one (well-formed, in no table), set by the driver. */
@@ -28,15 +29,8 @@ export interface BenchEnv extends Env {
 
 export const URL_ = "https://keygate.bench/endpoint/bench/chat/v1/chat/completions";
 const BODY = JSON.stringify({ model: "bench-model", messages: [{ role: "user", content: "Say hello." }], max_tokens: 16 });
-// The stand-in origin's answer (bench/origin.mjs sends the same shape over HTTP).
-const ANSWER = JSON.stringify({
-  id: "chatcmpl-bench",
-  object: "chat.completion",
-  created: 1_700_000_000,
-  model: "bench-model",
-  choices: [{ index: 0, message: { role: "assistant", content: "Hello! How can I help you today?" }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 9, completion_tokens: 9, total_tokens: 18 },
-});
+// The stand-in origin's answer: bench/origin.mjs sends the same over HTTP.
+const ANSWER = JSON.stringify(completion);
 const ANSWER_HEADERS = { "content-type": "application/json", "content-length": String(ANSWER.length) };
 
 /** The origin's answer as the runtime's fetch() would hand it over. */
