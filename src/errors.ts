@@ -75,7 +75,11 @@ export class ApiError extends Error {
     this.status = ERROR_CODES[code].status;
     this.type = ERROR_CODES[code].type;
     this.publicMessage = message ?? DEFAULT_MESSAGES[code];
-    this.headers = options?.headers ?? {};
+    // Lower-cased: errorResponse() lists them with its own headers in one object, where two spellings of one name
+    // would both be sent.
+    this.headers = options?.headers
+      ? Object.fromEntries(Object.entries(options.headers).map(([name, value]) => [name.toLowerCase(), value]))
+      : {};
   }
 
   /** Extra response headers, by lower-case name. */
@@ -93,7 +97,7 @@ export function errorBody(err: ApiError): ErrorBody {
 /** The one function that turns an ApiError into a Response. */
 export function errorResponse(err: ApiError, requestId: string): Response {
   // One plain object, which the Response constructor turns into its headers once (a Headers object built here would
-  // be copied again). The error's own headers (`allow`, `retry-after`) are lower-case, like the ones after them.
+  // be copied again). The error's own headers (`allow`, `retry-after`) come first and lower-cased, so keygate's win.
   const headers: Record<string, string> = {
     ...err.headers,
     "content-type": "application/json",

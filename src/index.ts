@@ -92,7 +92,10 @@ export function createWorker(deps: Deps) {
       latency_ms: Date.now() - started,
       ...(error === undefined ? {} : { error }),
     };
-    ctx.waitUntil(scheduler.wait(0).then(() => logLine(fields)));
+    // A hang-up or a 5xx is rare and the line then matters most: written at once, owing nothing to the invocation
+    // living on after its answer.
+    if (request.signal.aborted || response.status >= 500) logLine(fields);
+    else ctx.waitUntil(scheduler.wait(0).then(() => logLine(fields)));
     return response;
   }
 

@@ -306,6 +306,9 @@ export function captureConsole() {
      */
     endpointLinesOnceWritten: async (count: number) => {
       await expect.poll(() => endpointLines().length).toBe(count);
+      // And no more than that: a line written twice would come a turn later.
+      await scheduler.wait(10);
+      expect(endpointLines()).toHaveLength(count);
       return endpointLines();
     },
     restore: () => spies.forEach((spy) => spy.mockRestore()),

@@ -4,6 +4,7 @@
  * connection-level headers, or claims about the client's address that the client could have forged.
  */
 import { ASSERTION_HEADER, HOP_BY_HOP, isReservedOriginHeader } from "../origin";
+import { REVISION_HEADER } from "../revision";
 
 /** The client's credentials for keygate (docs/api.md, "Data plane"): the origin gets its own from origin headers. */
 const CLIENT_CREDENTIALS = ["authorization", "x-api-key", "cookie"];
@@ -118,7 +119,9 @@ const UPSTREAM_DROPPED: ReadonlySet<string> = new Set([
   ...KEYGATE_OWN,
   ...RECOMPUTED,
 ]);
-const DOWNSTREAM_DROPPED: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...HOST_WIDE]);
+/** keygate's word on the answer (src/revision.ts): an origin's would be a forgery when keygate says none. */
+const KEYGATE_SAYS = [REVISION_HEADER];
+const DOWNSTREAM_DROPPED: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...HOST_WIDE, ...KEYGATE_SAYS]);
 
 /**
  * Deletes the dropped names from `headers`, in place: the headers of the message keygate is building (the upstream

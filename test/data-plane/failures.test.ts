@@ -105,9 +105,15 @@ describe("origin failures", () => {
     }
   });
 
-  it("slow (no headers within ORIGIN_TIMEOUT_MS) → 504 origin_timeout", async () => {
+  it("slow (no headers within ORIGIN_TIMEOUT_MS) → 504 origin_timeout, and one log line saying so", async () => {
     const slow: OriginFetch = () => new Promise((resolve) => setTimeout(() => resolve(new Response("late")), 500));
-    await expectError(await attempt(slow, { ORIGIN_TIMEOUT_MS: "50" }), 504, "origin_timeout");
+    const logs = captureConsole();
+    try {
+      await expectError(await attempt(slow, { ORIGIN_TIMEOUT_MS: "50" }), 504, "origin_timeout");
+      expect(logs.endpointLines()).toMatchObject([{ decision: "origin_timeout", status: 504 }]);
+    } finally {
+      logs.restore();
+    }
   });
 
   it("a redirect is not followed → 502", async () => {

@@ -335,6 +335,28 @@ describe("forwardToOrigin: limits, timeouts and failures", () => {
     expect(only(origin.received).request.signal.aborted).toBe(true);
   });
 
+  it("an answer that comes after the 504, from an origin that ignored the abort, has its body released", async () => {
+    let cancelled = false;
+    const late = new ReadableStream<Uint8Array>({ cancel: () => void (cancelled = true) });
+    // Ignores its signal, as a fetch that did not honour it would, and answers after the header timeout.
+    const stubborn = async () => {
+      await sleep(120);
+      return new Response(late);
+    };
+    const err = await rejection(getModels(stubborn, { timeoutMs: 30 }));
+    expect(err.code).toBe("origin_timeout");
+    await expect.poll(() => cancelled).toBe(true);
+  });
+
+  it("leaves the client's request as it was: its credentials are filtered from the copy that goes up", async () => {
+    const origin = fakeOrigin();
+    const request = new Request(`${CLIENT}/v1/models`, { headers: { authorization: "Bearer ik_live_client", "x-forwarded-for": "1.2.3.4" } });
+    await (await forwardToOrigin(request, deployment(), "/v1/models", options(origin.fetch))).text();
+    expect(request.headers.get("authorization")).toBe("Bearer ik_live_client");
+    expect(only(origin.received).request.headers.has("authorization")).toBe(false);
+    expect(only(origin.received).request.headers.has("x-forwarded-for")).toBe(false);
+  });
+
   it("the header timeout does not cut a response stream that outlasts it", async () => {
     const origin = fakeOrigin(
       () =>

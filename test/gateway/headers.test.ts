@@ -44,4 +44,10 @@ describe("header filters", () => {
     filterDownstream(headers);
     expect([...headers.keys()]).toEqual(["content-type"]);
   });
+
+  it("filterDownstream: an origin's own keygate-revision never reaches the client", () => {
+    const headers = new Headers({ "keygate-revision": "999", "content-type": "application/json" });
+    filterDownstream(headers);
+    expect(headers.has("keygate-revision")).toBe(false);
+  });
 });
