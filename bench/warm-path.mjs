@@ -164,10 +164,10 @@ function markdown({ tasks = [], versus = [], profile, under_load: underLoad }, c
   const us = (v) => (v === null ? "–" : (v / 1000).toFixed(2));
   const lines = [
     `In-process, per request (medians of ${config.rounds} interleaved rounds; one batch ≈ ${config.batch_ms} ms)`, "",
-    "| server | task | fastest µs | median µs | slowest µs | workerd CPU µs | what it includes |", "|---|---|---:|---:|---:|---:|---|",
+    "| build | task | fastest µs | median µs | slowest µs | workerd CPU µs | what it includes |", "|---|---|---:|---:|---:|---:|---|",
     ...tasks.map((t) => `| ${t.server} | ${t.task} | ${us(t.min_ns)} | ${us(t.median_ns)} | ${us(t.max_ns)} | ${us(t.workerd_cpu_ns)} | ${t.about} |`),
     "", "Against the pass-through: fastest batch against fastest batch, and the median of per-round comparisons", "",
-    "| server | task | against | × (fastest) | added µs (fastest) | × (per round) | added µs (per round) |",
+    "| build | task | against | × (fastest) | added µs (fastest) | × (per round) | added µs (per round) |",
     "|---|---|---|---:|---:|---:|---:|",
     ...versus.map((v) => `| ${v.server} | ${v.task} | ${v.control} | ${v.fastest_throughput_vs_pass_through} | ${us(v.fastest_added_ns)} | ${v.throughput_vs_pass_through} | ${us(v.added_ns)} |`),
   ];
@@ -218,7 +218,8 @@ export async function warmPathMain() {
     let summary = {};
     let measured = null;
     if (CONFIG.batches) {
-      servers.push(await serve(mf, scratch, "keygate", current, seed));
+      // "checkout": this working tree's keygate; "baseline REF": the other commit's (each in its own workerd).
+      servers.push(await serve(mf, scratch, "checkout", current, seed));
       if (CONFIG.baseline) servers.push(await serve(mf, scratch, `baseline ${CONFIG.baseline}`, bundle(scratch, CONFIG.baseline), seed));
       measured = await measure(servers);
       summary = summarize(measured);
@@ -227,7 +228,7 @@ export async function warmPathMain() {
     let underLoad = null;
     if (CONFIG.profile) {
       log("· CPU profile in-process");
-      const n = measured?.runs.find((r) => r.id === "keygate: keygate").n ?? 300;
+      const n = measured?.runs.find((r) => r.id === "checkout: keygate").n ?? 300;
       const raw = await profileKeygate(mf, scratch, current, seed, n);
       writeFileSync(join(BENCH, "warm-path.cpuprofile"), JSON.stringify(raw));
       profile = summarizeProfile(raw, bundleMarkers(current));
@@ -247,6 +248,7 @@ export async function warmPathMain() {
     log(`\nwrote ${publishMode({ key: "warm_path", name: "warm-path", smoke: SMOKE, result, markdown: tables })}` +
       (CONFIG.profile ? " and bench/warm-path*.cpuprofile" : ""));
     log(tables);
+    if (SMOKE) log("smoke: every task ran and keygate answered its warm key; a smoke's figures are not measurements");
     return 0;
   } finally {
     for (const server of servers) await server.close();
