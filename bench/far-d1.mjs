@@ -20,15 +20,15 @@
  * A full run writes its figures into bench/results.json under `far_d1` (the rest of the file is left as it is) and
  * bench/out/far-d1.md; a smoke writes bench/out/results.far-d1-smoke.json.
  */
-import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { BENCH, commitOf, flag, option, OUT, publishMode, ROOT } from "./lib/args.mjs";
-import { bundleKeygate, readWranglerConfig } from "./lib/build.mjs";
+import { atCommit, bundleKeygate, readWranglerConfig } from "./lib/build.mjs";
 import * as h2loadClient from "./lib/h2load.mjs";
 import * as nodeClient from "./lib/node-load.mjs";
-import { applySeed, makeSeed } from "./lib/seed.mjs";
+import { BODY, EDGE_HEADERS, PATH } from "./lib/client.mjs";
+import { applySeed, makeSeed, PEPPER } from "./lib/seed.mjs";
 import { loadMiniflare, serveWorker } from "./lib/serve.mjs";
 import { latencySummary, median, round } from "./lib/stats.mjs";
 import { spawnOrigin } from "./origin.mjs";
@@ -45,10 +45,6 @@ const CONFIG = {
   cold: { keys: SMOKE ? 3 : 20 },
   baseline: SMOKE ? null : BASELINE_REF,
 };
-const PEPPER = "bench-pepper-not-a-secret";
-const BODY = JSON.stringify({ model: "bench-model", messages: [{ role: "user", content: "Say hello." }], max_tokens: 16 });
-const EDGE_HEADERS = { "cf-connecting-ip": "203.0.113.7", "mf-cf-blob": JSON.stringify({ country: "NL", asn: 64500, colo: "AMS" }) };
-const PATH = "/endpoint/bench/chat/v1/chat/completions";
 
 const log = (line) => process.stdout.write(line + "\n");
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -60,16 +56,9 @@ function farBundle(root, outdir) {
   return outdir;
 }
 
-/** The baseline commit's bundle, built in a temporary worktree that uses this checkout's node_modules. */
+/** The baseline commit's bundle, with the same far-D1 wrapper. */
 function baselineBundle(ref, scratch) {
-  const tree = join(scratch, "baseline-src");
-  execFileSync("git", ["worktree", "add", "--detach", "--quiet", tree, ref], { cwd: ROOT, stdio: "pipe" });
-  try {
-    symlinkSync(join(ROOT, "node_modules"), join(tree, "node_modules"), "dir");
-    return farBundle(tree, join(scratch, "baseline"));
-  } finally {
-    execFileSync("git", ["worktree", "remove", "--force", tree], { cwd: ROOT, stdio: "pipe" });
-  }
+  return atCommit(ROOT, ref, scratch, (tree) => farBundle(tree, join(scratch, "baseline")));
 }
 
 /** Counts the wrapper has seen so far. */
@@ -258,7 +247,7 @@ export async function farD1Main() {
       keygate_commit: commitOf(),
       load_generator: h2load ?? "node", config: CONFIG, servers: LABELS, hot_key: hot.summary, hot_key_runs: hot.runs, keys_in_use: keys,
       cold_key: cold, failures };
-    log(`\nwrote ${publishMode({ key: "far_d1", name: "far-d1", smoke: SMOKE, result, markdown: markdown(result) })}`);
+    log(`\nwrote ${publishMode({ key: "far_d1", name: "far-d1", result, markdown: markdown(result) })}`);
     log(markdown(result));
   } finally {
     await setup?.close();

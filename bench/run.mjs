@@ -23,7 +23,8 @@ import { chartPanels, renderChart } from "./lib/chart.mjs";
 import * as h2loadClient from "./lib/h2load.mjs";
 import * as nodeClient from "./lib/node-load.mjs";
 import { evaluateGoals, formatMarkdown, formatTables, summarizeHttp, summarizeStreams, targetDelta } from "./lib/report.mjs";
-import { applySeed, makeSeed, malformedSecret, newSecret } from "./lib/seed.mjs";
+import { BODY, EDGE_HEADERS, STREAM_BODY } from "./lib/client.mjs";
+import { applySeed, makeSeed, malformedSecret, newSecret, PEPPER } from "./lib/seed.mjs";
 import { cpuTimeUs, loadMiniflare, serveWorker } from "./lib/serve.mjs";
 import { measureStreams } from "./lib/sse.mjs";
 import { spawnOrigin } from "./origin.mjs";
@@ -52,14 +53,8 @@ const CONFIG = {
   stream: { chunks: 8, chunk_interval_ms: 10 },
   auth_cache_lease_ms: { warm: "60000", d1: "0" },
 };
-const PEPPER = "bench-pepper-not-a-secret";
 // keygate's ASSERTION_SIGNING_KEY, made for this run: only the `signed` deployment uses it.
 const ASSERTION_KEY = JSON.stringify(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" }));
-const BODY = JSON.stringify({ model: "bench-model", messages: [{ role: "user", content: "Say hello." }], max_tokens: 16 });
-const STREAM_BODY = JSON.stringify({ ...JSON.parse(BODY), stream: true });
-// What Cloudflare's front line hands a Worker: the client address, and `request.cf` (Miniflare's direct socket
-// reads it from this header). Sent to every target alike.
-const EDGE_HEADERS = { "cf-connecting-ip": "203.0.113.7", "mf-cf-blob": JSON.stringify({ country: "NL", asn: 64500, colo: "AMS" }) };
 
 /** The load generator: h2load, or for a smoke on a machine without it, the Node client. */
 let load = h2loadClient;

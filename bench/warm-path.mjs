@@ -11,27 +11,28 @@
  *   --baseline REF   also run the whole-request tasks of another commit, interleaved in the same rounds (a git
  *                    worktree of REF with this harness copied in), for before/after figures
  *   --no-profile     skip the CPU profiles
- *   --profiles-only  only the CPU profiles (in-process, and under h2load load), no batches
+ *   --profiles-only  only the CPU profiles (in-process, and under h2load load), no batches; written to bench/out,
+ *                    never over the published run
  *
  * A full run writes its figures into bench/results.json under `warm_path` (the rest of the file is kept), the profile
  * to bench/warm-path.cpuprofile (open it in Chrome DevTools or VS Code), and the tables to bench/out/warm-path.md.
  */
-import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BENCH, commitOf, flag, option, OUT, publishMode, ROOT } from "./lib/args.mjs";
-import { bundleKeygate, readWranglerConfig } from "./lib/build.mjs";
+import { atCommit, bundleKeygate, readWranglerConfig } from "./lib/build.mjs";
 import { bundleMarkers, summarizeProfile } from "./lib/cpu-profile.mjs";
 import * as h2loadClient from "./lib/h2load.mjs";
 import { connectInspector } from "./lib/inspector.mjs";
-import { applySeed, makeSeed, newSecret } from "./lib/seed.mjs";
+import { applySeed, makeSeed, newSecret, PEPPER } from "./lib/seed.mjs";
 import { cpuTimeUs, loadMiniflare, serveWorker } from "./lib/serve.mjs";
 import { median, round } from "./lib/stats.mjs";
 import { profileUnderLoad } from "./warm-path/under-load.mjs";
 
 const SMOKE = flag("smoke");
 const CONFIG = {
-  mode: SMOKE ? "smoke" : "full",
+  // "profiles": --profiles-only, whose results (no batches) are not published.
+  mode: SMOKE ? "smoke" : flag("profiles-only") ? "profiles" : "full",
   rounds: Number(option("rounds", SMOKE ? "1" : "25")),
   batch_ms: Number(option("batch-ms", SMOKE ? "5" : "30")),
   keys_seeded: 1000,
@@ -43,7 +44,6 @@ const CONFIG = {
   under_load: { seconds: 5, concurrency: 16 },
   auth_cache_lease_ms: "60000",
 };
-const PEPPER = "bench-pepper-not-a-secret";
 const log = (line) => process.stdout.write(line + "\n");
 const UNKNOWN_KEY = newSecret();
 
@@ -51,16 +51,14 @@ const UNKNOWN_KEY = newSecret();
 function bundle(scratch, ref) {
   // Unminified, so the profile can name source files: minifying renames locals, not what runs.
   if (ref === null) return bundleKeygate(ROOT, join(scratch, "current"), "bench/warm-path/worker.ts", { minify: false });
-  const tree = join(scratch, "baseline-src");
-  execFileSync("git", ["worktree", "add", "--detach", "--quiet", tree, ref], { cwd: ROOT, stdio: "pipe" });
-  try {
-    symlinkSync(join(ROOT, "node_modules"), join(tree, "node_modules"), "dir");
+  return atCommit(ROOT, ref, scratch, (tree) => {
+    // This harness, and the data it shares with the other benches, in REF's tree: REF's keygate, today's measurement.
     mkdirSync(join(tree, "bench", "warm-path"), { recursive: true });
-    for (const file of ["harness.ts", "baseline.ts"]) cpSync(join(BENCH, "warm-path", file), join(tree, "bench", "warm-path", file));
+    for (const file of ["warm-path/harness.ts", "warm-path/baseline.ts", "lib/completion.json", "lib/chat-request.json"]) {
+      cpSync(join(BENCH, file), join(tree, "bench", file));
+    }
     return bundleKeygate(tree, join(scratch, "baseline"), "bench/warm-path/baseline.ts", { minify: false });
-  } finally {
-    execFileSync("git", ["worktree", "remove", "--force", tree], { cwd: ROOT, stdio: "pipe" });
-  }
+  });
 }
 
 /** keygate's settings for every bench Worker here: the warm lease, the bench keys. */
@@ -226,18 +224,20 @@ export async function warmPathMain() {
     }
     let profile = null;
     let underLoad = null;
+    // Published with a full run's figures; any other run's go to bench/out.
+    const profileDir = CONFIG.mode === "full" ? BENCH : OUT;
     if (CONFIG.profile) {
       log("· CPU profile in-process");
       const n = measured?.runs.find((r) => r.id === "checkout: keygate").n ?? 300;
       const raw = await profileKeygate(mf, scratch, current, seed, n);
-      writeFileSync(join(BENCH, "warm-path.cpuprofile"), JSON.stringify(raw));
+      writeFileSync(join(profileDir, "warm-path.cpuprofile"), JSON.stringify(raw));
       profile = summarizeProfile(raw, bundleMarkers(current));
       if (h2loadClient.h2loadVersion()) {
         log("· CPU profiles under h2load load: the pass-through, then keygate");
         const wrangler = readWranglerConfig(ROOT);
         underLoad = await profileUnderLoad({ mf, wrangler, bindings: bindingsFor(seed), seed, root: ROOT,
           keygatePath: bundleKeygate(ROOT, join(scratch, "keygate"), null, { minify: false }),
-          passthroughPath: join(BENCH, "passthrough.js"), scratch, logDir: join(OUT, "logs"), outDir: BENCH,
+          passthroughPath: join(BENCH, "passthrough.js"), scratch, logDir: join(OUT, "logs"), outDir: profileDir,
           seconds: CONFIG.under_load.seconds, concurrency: CONFIG.under_load.concurrency, samplingUs: CONFIG.profile_sampling_us });
       } else log(`  (no h2load: no profile under load; ${h2loadClient.INSTALL_HINT.split("\n")[0]})`);
     }
@@ -245,8 +245,8 @@ export async function warmPathMain() {
       keygate_commit: commitOf(),
       miniflare: mf.version, workerd: mf.workerdVersion, config: CONFIG, ...summary, profile, under_load: underLoad };
     const tables = markdown(result, CONFIG);
-    log(`\nwrote ${publishMode({ key: "warm_path", name: "warm-path", smoke: SMOKE, result, markdown: tables })}` +
-      (CONFIG.profile ? " and bench/warm-path*.cpuprofile" : ""));
+    log(`\nwrote ${publishMode({ key: "warm_path", name: "warm-path", result, markdown: tables })}` +
+      (CONFIG.profile ? ` and ${profileDir}/warm-path*.cpuprofile` : ""));
     log(tables);
     if (SMOKE) log("smoke: every task ran and keygate answered its warm key; a smoke's figures are not measurements");
     return 0;

@@ -17,12 +17,13 @@ export const flag = (name) => argv.includes(`--${name}`);
 export const option = (name, fallback) => (flag(name) ? argv[argv.indexOf(`--${name}`) + 1] : fallback);
 
 /**
- * A mode's results: a smoke's to bench/out/results.<name>-smoke.json; a full run's into bench/results.json under
- * `key` (every other mode's figures in that file kept) and its tables to bench/out/<name>.md. Returns where they went.
+ * A mode's results: a full run's into bench/results.json under `key` (every other mode's figures in that file kept)
+ * and its tables to bench/out/<name>.md; any other run's (a smoke, a partial one) to bench/out/results.<name>-<mode>.json
+ * only. Returns where they went.
  */
-export function publishMode({ key, name, smoke, result, markdown }) {
-  if (smoke) {
-    const path = join(OUT, `results.${name}-smoke.json`);
+export function publishMode({ key, name, result, markdown }) {
+  if (result.mode !== "full") {
+    const path = join(OUT, `results.${name}-${result.mode}.json`);
     writeFileSync(path, JSON.stringify(result, null, 2) + "\n");
     return path;
   }

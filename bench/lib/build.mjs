@@ -2,8 +2,8 @@
  * Bundles keygate exactly as `wrangler deploy` would upload it (`--dry-run --outdir`), and reads the few settings
  * of wrangler.toml the harness needs to serve that bundle the same way: compatibility date and flags, and [vars].
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, symlinkSync } from "node:fs";
 import { basename, join } from "node:path";
 
 /** A minimal reader for the flat keys used here; wrangler.toml stays the one source of these settings. */
@@ -39,4 +39,20 @@ export function bundleKeygate(root, outdir, script = null, { minify = true } = {
     throw new Error(`wrangler deploy --dry-run failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
   }
   return scriptPath;
+}
+
+/**
+ * Builds another commit's bundle (a baseline to compare with, in the same run): `build(tree)` runs in a temporary
+ * git worktree of `ref` under `scratch` that uses this checkout's node_modules, and the worktree is removed whatever
+ * happens. Returns what `build` returns.
+ */
+export function atCommit(root, ref, scratch, build) {
+  const tree = join(scratch, "baseline-src");
+  execFileSync("git", ["worktree", "add", "--detach", "--quiet", tree, ref], { cwd: root, stdio: "pipe" });
+  try {
+    symlinkSync(join(root, "node_modules"), join(tree, "node_modules"), "dir");
+    return build(tree);
+  } finally {
+    execFileSync("git", ["worktree", "remove", "--force", tree], { cwd: root, stdio: "pipe" });
+  }
 }

@@ -46,6 +46,9 @@ function randomText(alphabet, length) {
   return out;
 }
 
+/** KEY_PEPPER of every bench Worker: the seeded hashes are made with it. */
+export const PEPPER = "bench-pepper-not-a-secret";
+
 export function newSecret() {
   const head = "ik_live_" + randomText(BASE62, 24);
   return head + checksumOf(head);

@@ -17,6 +17,7 @@
  */
 import type { Env } from "../../src/env";
 import { createWorker } from "../../src/index";
+import chatRequest from "../lib/chat-request.json";
 import completion from "../lib/completion.json";
 
 export interface BenchEnv extends Env {
@@ -28,7 +29,8 @@ export interface BenchEnv extends Env {
 }
 
 export const URL_ = "https://keygate.bench/endpoint/bench/chat/v1/chat/completions";
-const BODY = JSON.stringify({ model: "bench-model", messages: [{ role: "user", content: "Say hello." }], max_tokens: 16 });
+// The chat body every bench client sends (bench/lib/client.mjs).
+const BODY = JSON.stringify(chatRequest);
 // The stand-in origin's answer: bench/origin.mjs sends the same over HTTP.
 const ANSWER = JSON.stringify(completion);
 const ANSWER_HEADERS = { "content-type": "application/json", "content-length": String(ANSWER.length) };

@@ -9,6 +9,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { BODY, EDGE_HEADERS, PATH } from "../lib/client.mjs";
 import { bundleMarkers, summarizeProfile } from "../lib/cpu-profile.mjs";
 import * as h2load from "../lib/h2load.mjs";
 import { connectInspector } from "../lib/inspector.mjs";
@@ -16,8 +17,6 @@ import { applySeed } from "../lib/seed.mjs";
 import { serveWorker } from "../lib/serve.mjs";
 import { spawnOrigin } from "../origin.mjs";
 
-const BODY = JSON.stringify({ model: "bench-model", messages: [{ role: "user", content: "Say hello." }], max_tokens: 16 });
-const EDGE_HEADERS = { "cf-connecting-ip": "203.0.113.7", "mf-cf-blob": JSON.stringify({ country: "NL", asn: 64500, colo: "AMS" }) };
 
 /**
  * @param keygatePath keygate's unminified bundle; @param passthroughPath bench/passthrough.js
@@ -40,7 +39,7 @@ export async function profileUnderLoad({ mf, wrangler, bindings, seed, root, key
       const inspector = await connectInspector(server.inspectorUrl);
       try {
         if (worker.d1) await applySeed(server.db, root, { ...seed, originUrl: origin.url });
-        const request = { url: `${server.url}/endpoint/bench/chat/v1/chat/completions`, bodyFile: join(scratch, "body.json"),
+        const request = { url: server.url + PATH, bodyFile: join(scratch, "body.json"),
           headers: { authorization: `Bearer ${seed.known}`, "content-type": "application/json", ...EDGE_HEADERS } };
         await h2load.warmUp(request, { concurrency, requests: 500 });
         await inspector.send("Profiler.enable");
