@@ -68,7 +68,7 @@ function bindingsFor(seed) {
     BENCH_UNKNOWN_KEY: UNKNOWN_KEY };
 }
 /** One bench Worker in its own workerd, with a seeded local D1 and its caches warm. */
-async function serve(mf, scratch, name, scriptPath, seed, inspect = false) {
+async function serve(mf, name, scriptPath, seed, inspect = false) {
   const wrangler = readWranglerConfig(ROOT);
   const server = await serveWorker(mf.Miniflare, mf.convert, {
     name, scriptPath, compatibilityDate: wrangler.compatibilityDate, compatibilityFlags: wrangler.compatibilityFlags,
@@ -186,8 +186,8 @@ function markdown({ tasks = [], versus = [], profile, under_load: underLoad }, c
 }
 
 /** keygate's handler under the batch load, profiled through workerd's inspector. */
-async function profileKeygate(mf, scratch, scriptPath, seed, n) {
-  const server = await serve(mf, scratch, "profiled", scriptPath, seed, true);
+async function profileKeygate(mf, scriptPath, seed, n) {
+  const server = await serve(mf, "profiled", scriptPath, seed, true);
   const inspector = await connectInspector(server.inspectorUrl);
   try {
     await inspector.send("Profiler.enable");
@@ -217,8 +217,8 @@ export async function warmPathMain() {
     let measured = null;
     if (CONFIG.batches) {
       // "checkout": this working tree's keygate; "baseline REF": the other commit's (each in its own workerd).
-      servers.push(await serve(mf, scratch, "checkout", current, seed));
-      if (CONFIG.baseline) servers.push(await serve(mf, scratch, `baseline ${CONFIG.baseline}`, bundle(scratch, CONFIG.baseline), seed));
+      servers.push(await serve(mf, "checkout", current, seed));
+      if (CONFIG.baseline) servers.push(await serve(mf, `baseline ${CONFIG.baseline}`, bundle(scratch, CONFIG.baseline), seed));
       measured = await measure(servers);
       summary = summarize(measured);
     }
@@ -229,7 +229,7 @@ export async function warmPathMain() {
     if (CONFIG.profile) {
       log("· CPU profile in-process");
       const n = measured?.runs.find((r) => r.id === "checkout: keygate").n ?? 300;
-      const raw = await profileKeygate(mf, scratch, current, seed, n);
+      const raw = await profileKeygate(mf, current, seed, n);
       writeFileSync(join(profileDir, "warm-path.cpuprofile"), JSON.stringify(raw));
       profile = summarizeProfile(raw, bundleMarkers(current));
       if (h2loadClient.h2loadVersion()) {

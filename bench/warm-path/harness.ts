@@ -28,7 +28,10 @@ export interface BenchEnv extends Env {
   SELF: Fetcher;
 }
 
-export const URL_ = "https://keygate.bench/endpoint/bench/chat/v1/chat/completions";
+const CHAT_URL = "https://keygate.bench/endpoint/bench/chat/v1/chat/completions";
+/** A line like keygate's endpoint log line, for what one console.log costs a handler that does not write one. */
+const LINE = JSON.stringify({ msg: "endpoint", request_id: "req_0123456789abcdef0123456789abcdef", project: "bench",
+  deployment: "chat", endpoint: "public", key_id: "key_0123456789abcdefghjkmnpqrs", decision: "allow", status: 200, latency_ms: 0 });
 // The chat body every bench client sends (bench/lib/client.mjs).
 const BODY = JSON.stringify(chatRequest);
 // The stand-in origin's answer: bench/origin.mjs sends the same over HTTP.
@@ -47,7 +50,7 @@ export async function stubOrigin(input: RequestInfo | URL, init?: RequestInit): 
 
 /** What a client sends to every target, as the h2load bench does: a JSON body with its length, the edge's facts. */
 export function clientRequest(secret: string, target: string | null = null): Request {
-  return new Request(URL_, {
+  return new Request(CHAT_URL, {
     method: "POST",
     headers: {
       ...(target === null ? {} : { [TARGET_HEADER]: target }),
@@ -131,9 +134,7 @@ export function wholeTasks(batch: Batch): Record<string, Task> {
     "pass-through + a log line": { about: "the pass-through, then one console.log of a line like keygate's",
       ...whole({ fetch: async (r: Request) => {
         const response = await passThrough.fetch(r);
-        console.log(JSON.stringify({ msg: "endpoint", request_id: "req_0123456789abcdef0123456789abcdef", project: "bench",
-          deployment: "chat", endpoint: "public", key_id: "key_0123456789abcdefghjkmnpqrs", decision: "allow", status: 200,
-          latency_ms: 0 }));
+        console.log(LINE);
         return response;
       } }, batch.env.BENCH_KEY) },
     "keygate, console muted": { about: "keygate's handler with console.log a no-op: what the log line costs, by difference",
@@ -155,8 +156,6 @@ export function wholeTasks(batch: Batch): Record<string, Task> {
 
 /** Which target a request sent through SELF is for. */
 const TARGET_HEADER = "x-bench-target";
-const LINE = JSON.stringify({ msg: "endpoint", request_id: "req_0123456789abcdef0123456789abcdef", project: "bench",
-  deployment: "chat", endpoint: "public", key_id: "key_0123456789abcdefghjkmnpqrs", decision: "allow", status: 200, latency_ms: 0 });
 const noop = (): void => {};
 
 /**
