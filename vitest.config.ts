@@ -3,7 +3,8 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 /**
- * The pure suites: no I/O, no Worker runtime (the decision, secrets, time, configuration, paths, header filters).
+ * The pure suites: no I/O, no Worker runtime (the decision, secrets, time, configuration, paths, header filters,
+ * budget periods).
  * They run in plain Node in seconds (`npm run test:unit`), and only there.
  */
 const UNIT_TESTS = [
@@ -15,6 +16,7 @@ const UNIT_TESTS = [
   "test/gateway/headers.test.ts",
   "test/gateway/model-pin.test.ts",
   "test/fuzz/**/*.test.ts",
+  "test/budgets/period.test.ts",
 ];
 
 // Three projects, all run by `vitest run` (and so by `npm test`); `--project unit|workers|e2e` picks one.

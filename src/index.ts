@@ -167,3 +167,6 @@ export class PrivateEndpoint extends WorkerEntrypoint<Env> {
     return worker.fetchPrivate(request, this.env, this.ctx, this.ctx.props);
   }
 }
+
+/** Durable Object classes are found among the main module's exports (wrangler.toml binds BUDGETS to this one). */
+export { BudgetCounter } from "./budgets/counter";
