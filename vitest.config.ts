@@ -47,6 +47,9 @@ export default defineConfig({
                 ALLOW_PRIVATE_ORIGINS: "false",
                 // Short lease so tests that wait out a write stay fast; the protocol is the same at any length.
                 AUTH_CACHE_LEASE_MS: "30",
+                // Usage batches a few ms apart, so a test that reads usage back does not wait out the 5 s default
+                // (the default's own coalescing is tested with it set: usage-and-logs.test.ts).
+                USAGE_FLUSH_MS: "20",
               },
             },
           })),

@@ -166,7 +166,11 @@ function completion(req, res, input, chat, ctx) {
   }
   for (const text of splitReply(reply)) events.push({ id, object, created, model, choices: [piece(text, null)] });
   events.push({ id, object, created, model, choices: [piece("", "stop")] });
-  if (input.stream_options?.include_usage === true) events.push({ id, object, created, model, choices: [], usage });
+  if (input.stream_options?.include_usage === true) {
+    // As OpenAI does: every chunk says `"usage":null`, and one last chunk with no choices carries the usage.
+    for (const event of events) event.usage = null;
+    events.push({ id, object, created, model, choices: [], usage });
+  }
   streamEvents(req, res, events, ctx);
 }
 

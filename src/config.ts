@@ -30,6 +30,8 @@ export interface Config {
   privateHostname: string | null;
   /** `{deployment}.{project}.{suffix}` serves as `/endpoint/{project}/{deployment}`. */
   endpointHostSuffix: string | null;
+  /** Longest a usage count waits in an isolate before its coalesced write (src/gateway/usage.ts). */
+  usageFlushMs: number;
   /** The keys of the Keygate-Assertion (src/gateway/assertion.ts imports them, once per isolate). */
   assertionKeys: AssertionKeys;
 }
@@ -60,6 +62,7 @@ export const DEFAULTS = {
   originTimeoutMs: 120_000,
   bodyTimeoutMs: 60_000,
   rateLimitPeriodS: 60,
+  usageFlushMs: 5000,
 } as const;
 
 /** A shorter ADMIN_TOKEN is ignored (and logged): a guessable root credential is worse than none. */
@@ -113,6 +116,8 @@ export function parseConfig(env: Env, warn: (message: string) => void): Config {
     rateLimitPeriodS: rateLimitPeriod(env.KEY_RATE_LIMIT_PERIOD_S, warn),
     privateHostname: hostName("PRIVATE_HOSTNAME", env.PRIVATE_HOSTNAME),
     endpointHostSuffix: hostName("ENDPOINT_HOST_SUFFIX", env.ENDPOINT_HOST_SUFFIX),
+    // At most 10 s: `last_used_at` reflects a use within 10 s (docs/api.md).
+    usageFlushMs: integer("USAGE_FLUSH_MS", env.USAGE_FLUSH_MS, DEFAULTS.usageFlushMs, 0, 10_000, warn),
     assertionKeys: {
       signing: assertionKey("ASSERTION_SIGNING_KEY", env.ASSERTION_SIGNING_KEY, true),
       previous: assertionKey("ASSERTION_SIGNING_KEY_PREVIOUS", env.ASSERTION_SIGNING_KEY_PREVIOUS, false),

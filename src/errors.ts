@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   conflict: { status: 409, type: "invalid_request_error" },
   request_too_large: { status: 413, type: "invalid_request_error" },
   rate_limited: { status: 429, type: "rate_limit_error" },
+  // OpenAI's own type and code for a spent quota, so clients that handle OpenAI's answer handle keygate's.
+  insufficient_quota: { status: 429, type: "insufficient_quota" },
   internal_error: { status: 500, type: "api_error" },
   origin_unreachable: { status: 502, type: "api_error" },
   store_unavailable: { status: 503, type: "api_error" },
@@ -50,6 +52,7 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   conflict: "The request conflicts with the current state.",
   request_too_large: "The request body is too large.",
   rate_limited: "Too many requests.",
+  insufficient_quota: "You exceeded your current quota: a token budget covering this request is spent for its period.",
   internal_error: "An internal error occurred.",
   origin_unreachable: "The origin could not be reached.",
   store_unavailable: "The key store is unavailable; the request was denied.",

@@ -50,8 +50,10 @@ export interface CallOptions {
   /** The client's abort signal: aborting it is the client hanging up. */
   signal?: AbortSignal;
   /**
-   * false: return without waiting for the request's ctx.waitUntil work. A hot key's coalesced usage write is
-   * scheduled up to 5 s later (src/gateway/usage.ts), so repeated calls with one key would each wait that long.
+   * true (the default): the whole exchange is over when the call returns: the answer's body read to its end (and kept,
+   * so the test can still read it), then the request's ctx.waitUntil work waited for (usage counted, budgets
+   * settled: both happen when the answer has ended). false: return the answer as it comes, without waiting: what a
+   * test that reads a stream as it arrives needs.
    */
   settle?: boolean;
 }
@@ -84,8 +86,14 @@ export async function call(path: string, options: CallOptions = {}): Promise<Res
     options.privateProps === undefined
       ? await worker.fetch(request, options.env ?? env, ctx)
       : await worker.fetchPrivate(request, options.env ?? env, ctx, options.privateProps);
-  if (options.settle !== false) await waitOnExecutionContext(ctx);
-  return response;
+  if (options.settle === false) return response;
+  if (response.body === null) {
+    await waitOnExecutionContext(ctx);
+    return response;
+  }
+  const answer = await response.arrayBuffer();
+  await waitOnExecutionContext(ctx);
+  return new Response(answer, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
 export interface JsonResponse<T = any> {

@@ -20,6 +20,9 @@ export function deploymentRecord(overrides: Partial<DeploymentRecord> = {}): Dep
     clientCertFingerprints: null,
     originAssertion: false,
     projectSuspended: false,
+    injectStreamUsage: true,
+    defaultMaxTokens: null,
+    projectBudgets: [],
     ...overrides,
   };
 }
@@ -52,6 +55,7 @@ export function keyRecord(overrides: Partial<KeyRecord> = {}, conditions: Condit
     revokedAt: null,
     secretRetireAt: null,
     conditions: compileConditions(conditions),
+    budgets: [],
     ...overrides,
   };
 }

@@ -12,6 +12,7 @@ import { ApiError } from "../errors";
 import { accessVerifier } from "./access";
 import { applications } from "./applications";
 import { audit } from "./audit";
+import { budgets } from "./budgets";
 import { authenticate } from "./authenticate";
 import { deployments } from "./deployments";
 import { explain } from "./explain";
@@ -22,9 +23,12 @@ import { policies } from "./policies";
 import { projects } from "./projects";
 import { mountRoute } from "./route";
 import { tokens } from "./tokens";
+import { usage } from "./usage";
 
 /** Every management route, in the order the document lists them. */
-const ROUTES = [projects, deployments, keyLinks, keys, tokens, applications, policies, explain, audit].flatMap((r) => r.list);
+const ROUTES = [projects, deployments, keyLinks, keys, tokens, applications, policies, budgets, usage, explain, audit].flatMap(
+  (r) => r.list,
+);
 
 /** The management API's OpenAPI document, as served to a client of `origin` (its server URL is on that origin). */
 export function adminDocument(origin: string) {
@@ -35,7 +39,7 @@ export function adminDocument(origin: string) {
         title: "keygate management API",
         version: "1",
         description:
-          "Projects, deployments, API keys, applications and policies, and management tokens. Authenticate with `Authorization: Bearer " +
+          "Projects, deployments, API keys, applications and policies, token budgets and usage, and management tokens. Authenticate with `Authorization: Bearer " +
           "<ADMIN_TOKEN or ik_sdk_ token>` or a Cloudflare Access JWT. Errors use the OpenAI error shape. Every successful " +
           "write answers with `keygate-revision`: the project's revision after it; a data-plane request that starts after " +
           "that answer carries at least that revision.",

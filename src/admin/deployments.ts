@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import type { AppBindings } from "../env";
 import { ApiError } from "../errors";
 import { DEFAULT_ALLOWED_PATHS, validateAllowedPath } from "../authz/paths";
+import { MAX_TOKENS_PER_REQUEST } from "../metering/usage";
 import { newId } from "../secrets/ids";
 import {
   deleteDeployment,
@@ -56,6 +57,12 @@ export const Deployment = z
         }),
       }),
     }),
+    inject_stream_usage: z.boolean().meta({
+      description: "Streamed chat and completions ask the origin for stream_options.include_usage (removed again from what the client gets), so their tokens are counted exactly.",
+    }),
+    default_max_tokens: z.number().int().nullable().meta({
+      description: "What a hard budget reserves for the output of a request that names no max_tokens; null: keygate's default (4096).",
+    }),
     url: z.string().meta({
       description: "The base URL clients call (the host form when ENDPOINT_HOST_SUFFIX is set); an OpenAI client's base_url is url + '/v1'.",
     }),
@@ -85,6 +92,7 @@ const Endpoints = z.strictObject({
 });
 const AllowedPaths = z.array(z.string().max(256)).max(64);
 const Model = z.string().min(1).max(256);
+const DefaultMaxTokens = z.number().int().min(1).max(MAX_TOKENS_PER_REQUEST);
 
 const CreateDeployment = z
   .strictObject({
@@ -95,6 +103,8 @@ const CreateDeployment = z
     allowed_paths: AllowedPaths.optional(),
     auth_enabled: z.boolean().optional(),
     endpoints: Endpoints.optional(),
+    inject_stream_usage: z.boolean().optional(),
+    default_max_tokens: DefaultMaxTokens.nullable().optional(),
   })
   .meta({ id: "CreateDeployment" });
 
@@ -106,6 +116,8 @@ const UpdateDeployment = z
     allowed_paths: AllowedPaths.optional(),
     auth_enabled: z.boolean().optional(),
     endpoints: Endpoints.optional(),
+    inject_stream_usage: z.boolean().optional(),
+    default_max_tokens: DefaultMaxTokens.nullable().optional(),
   })
   .meta({ id: "UpdateDeployment" });
 
@@ -191,6 +203,8 @@ export function deploymentView(row: DeploymentRow, projectSlug: string, urlOf: U
           row.client_cert_fingerprints === null ? null : (JSON.parse(row.client_cert_fingerprints) as string[]),
       },
     },
+    inject_stream_usage: row.inject_stream_usage === 1,
+    default_max_tokens: row.default_max_tokens,
     url: urlOf(projectSlug, row.slug),
     created_at: row.created_at,
     updated_at: row.updated_at,
@@ -265,6 +279,8 @@ deployments.add(
       ...NEW_ENDPOINTS,
       ...definedOnly(endpointFields(body, NEW_ENDPOINTS)),
       origin_assertion: body.origin.assertion ? 1 : 0,
+      inject_stream_usage: body.inject_stream_usage === false ? 0 : 1,
+      default_max_tokens: body.default_max_tokens ?? null,
       created_at: now,
       updated_at: now,
     };
@@ -316,6 +332,8 @@ deployments.add(
       allowed_paths: patch.allowed_paths === undefined ? undefined : checkedPaths(patch.allowed_paths),
       ...endpointFields(patch, current),
       origin_assertion: patch.origin?.assertion === undefined ? undefined : patch.origin.assertion ? 1 : 0,
+      inject_stream_usage: patch.inject_stream_usage === undefined ? undefined : patch.inject_stream_usage ? 1 : 0,
+      default_max_tokens: patch.default_max_tokens,
     };
     if (patch.origin?.url !== undefined || patch.origin?.headers !== undefined) {
       const url = patch.origin.url ?? current.origin_url;

@@ -1,6 +1,8 @@
 /** /admin/v1/projects — tenants. Creating one needs the root admin; a token sees only its own. */
 import * as z from "zod";
 import { newId } from "../secrets/ids";
+import { removeCounters } from "./budgets";
+import { budgetIdsOfProject } from "../store/budgets";
 import { deleteProject, insertProject, listProjects, updateProject, type ProjectRow } from "../store/projects";
 import { isoNow } from "../time";
 import { auditContext, projectFor, requireRoot, unlessTaken } from "./guard";
@@ -101,12 +103,15 @@ projects.add(
   {
     ...projectRoute,
     method: "delete",
-    summary: "Delete a project with its deployments, keys and tokens",
+    summary: "Delete a project with its deployments, keys, tokens, budgets and usage",
     responses: { 200: json(Project, "The deleted project."), ...AUTH_ERRORS },
   },
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "write");
+    const budgetIds = (await budgetIdsOfProject(c.env.DB, project.id)).map((row) => row.id);
     await deleteProject(c.env.DB, project.id, auditContext(c, project.id));
+    // The budgets' rows went with the project; their counters go now.
+    await removeCounters(c.env, budgetIds);
     return c.json(projectView(project), 200);
   },
 );

@@ -2,6 +2,7 @@
  * The decision's inputs and output, as plain data. The store builds these records; authz/ decides over them
  * without I/O or a clock of its own (`now` is passed in), so each check is unit-tested in milliseconds.
  */
+import type { BudgetConfig } from "../budgets/budget";
 import type { ErrorCode } from "../errors";
 import type { CredentialReason } from "./credential";
 import type { PermissionSet } from "./permission-sets";
@@ -68,6 +69,13 @@ export interface KeyRecord extends Coverage {
   secretRetireAt: number | null;
   /** Compiled once when the record is loaded; only evaluated per request. */
   conditions: CompiledConditions;
+  /** The token budgets on the key itself and on its application (not decided here: src/gateway/budget-gate.ts). */
+  budgets: readonly BudgetRef[];
+}
+
+/** A token budget that covers a request: its id and definition, as D1 has them (its counter holds what is spent). */
+export interface BudgetRef extends BudgetConfig {
+  id: string;
 }
 
 export interface DeploymentRecord {
@@ -91,6 +99,12 @@ export interface DeploymentRecord {
   originAssertion: boolean;
   /** The project's kill switch. */
   projectSuspended: boolean;
+  /** Streamed chat and completions ask the origin for `stream_options.include_usage` (src/metering/). */
+  injectStreamUsage: boolean;
+  /** What a hard budget reserves for the output of a request that names no max_tokens; null: keygate's default. */
+  defaultMaxTokens: number | null;
+  /** The project's own token budgets, covering every request to its deployments. */
+  projectBudgets: readonly BudgetRef[];
 }
 
 /** An IPv4 or IPv6 network as bytes (IPv4: 4 bytes, IPv6: 16) and a prefix length. */

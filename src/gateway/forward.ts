@@ -13,7 +13,9 @@ import { ApiError } from "../errors";
 import { signedAssertion } from "./assertion";
 import { ASSERTION_HEADER } from "../origin";
 import { filterDownstream, filterUpstream } from "./headers";
-import { upstreamBody } from "./request-body";
+import { declaredLength, upstreamBody } from "./request-body";
+import type { MeteredRoute, RequestReading } from "../metering/request";
+import { meterResponse, type MeteredUsage } from "../metering/response";
 
 export interface ForwardOptions {
   /** The origin call: a parameter so tests can play the origin. */
@@ -29,7 +31,25 @@ export interface ForwardOptions {
   keyId?: string | null;
   /** Signs the assertion of a deployment with `origin.assertion`; absent: no key, and such a deployment is refused. */
   assertionKeys?: AssertionKeys;
+  /** Counts the request and its tokens (src/gateway/metering.ts); absent: nothing is counted. */
+  metering?: ForwardMetering;
 }
+
+/** What forwarding asks of the request's metering. */
+export interface ForwardMetering {
+  /** The route whose usage is read; null for any other path. */
+  readonly route: MeteredRoute | null;
+  /** Read the body before forwarding, to learn what it asks for. */
+  readonly inspect: boolean;
+  /** Ask a streamed chat or completion for its usage. */
+  readonly inject: boolean;
+  /** After the body is in, before the origin is called; throws to refuse the request. */
+  admit(method: string, reading: RequestReading | null, declaredBytes: number | null): Promise<void>;
+  /** Once, when the answer has ended. */
+  ended(usage: MeteredUsage): void;
+}
+
+const NO_USAGE: MeteredUsage = { promptTokens: 0, completionTokens: 0, estimatedTokens: 0, source: "none" };
 
 /**
  * @param restPath the normalised path after `/endpoint/{project}/{deployment}` (see normalizeRestPath), already
@@ -43,6 +63,7 @@ export async function forwardToOrigin(
   restPath: string,
   opts: ForwardOptions,
 ): Promise<Response> {
+  const metering = opts.metering;
   const abort = new AbortController();
   // Whichever reason to give up on the origin comes first also settles `givenUp`, which the call races: one promise
   // rejected directly, where a listener added to the signal and removed again for every request measured several
@@ -54,8 +75,12 @@ export async function forwardToOrigin(
     abort.abort(reason);
     giveUp(reason);
   };
-  const hangUp = (): void =>
+  // A hang-up mid-answer also ends the metering of the answer, with what it has seen.
+  let meterFinish: (() => void) | null = null;
+  const hangUp = (): void => {
     stop(new ApiError("origin_unreachable", "The client closed the request.", null, { cause: request.signal.reason }));
+    meterFinish?.();
+  };
   // Stays attached for the whole response, so a hang-up mid-stream also cancels the origin's body.
   if (request.signal.aborted) hangUp();
   else request.signal.addEventListener("abort", hangUp, { once: true });
@@ -65,7 +90,9 @@ export async function forwardToOrigin(
     maxBodyBytes: opts.maxBodyBytes,
     bodyTimeoutMs: opts.bodyTimeoutMs,
     onTooLarge: () => stop(new ApiError("request_too_large")),
+    inspect: metering?.inspect && metering.route !== null ? { route: metering.route, inject: metering.inject } : null,
   });
+  await metering?.admit(request.method, body.reading, declaredLength(request.headers));
   // Signed once the body is in (a pinned body is read whole first), so its minute starts when the origin is called.
   // Outside the origin call's try: a refusal stays a 500.
   const assertion = deployment.originAssertion
@@ -121,11 +148,16 @@ export async function forwardToOrigin(
     });
   }
 
-  // The origin's body stream itself: never buffered, so SSE reaches the client event by event. Status, status text
-  // and headers are copied by the constructor (the origin's own headers cannot be changed), then filtered in place.
-  const response = new Response(upstream.body, upstream);
+  // The origin's body stream itself (or, metered, the meter's reading of it as it passes): never buffered, so SSE
+  // reaches the client event by event. Status, status text and headers are copied by the constructor (the origin's
+  // own headers cannot be changed), then filtered in place.
+  const answer = metering === undefined ? null : meteredBody(upstream, request.method, metering, body.reading);
+  if (answer !== null) meterFinish = answer.finish;
+  const response = new Response(answer === null ? upstream.body : answer.body, upstream);
   const headers = response.headers;
   filterDownstream(headers);
+  // Removing the usage keygate asked for changes the length.
+  if (answer?.rewritten) headers.delete("content-length");
   headers.set("x-request-id", opts.requestId);
   // Origin content is served from keygate's own host, next to /admin. Should a browser ever render it (an origin
   // answering text/html), it runs in a sandbox with no script, no same-origin access and no sniffing, so it can
@@ -133,6 +165,31 @@ export async function forwardToOrigin(
   headers.set("content-security-policy", "sandbox; default-src 'none'");
   headers.set("x-content-type-options", "nosniff");
   return response;
+}
+
+/**
+ * The answer's body as the response meter (src/metering/response.ts) passes it on, counting a POST's usage (any other
+ * method's answer holds none, and is ended at once). A path keygate does not know is read as a chat answer would be,
+ * so a budget still counts what such a route reports, or an estimate.
+ */
+function meteredBody(
+  upstream: Response,
+  method: string,
+  metering: ForwardMetering,
+  reading: RequestReading | null,
+): { body: ReadableStream<Uint8Array> | null; finish: () => void; rewritten: boolean } {
+  if (method !== "POST" || upstream.body === null) {
+    metering.ended(NO_USAGE);
+    return { body: upstream.body, finish: () => undefined, rewritten: false };
+  }
+  const injected = reading?.injected ?? false;
+  const meter = meterResponse(upstream.body, upstream.headers.get("content-type"), upstream.status, {
+    route: metering.route ?? "chat",
+    injected,
+    inputEstimate: reading?.inputEstimate ?? 0,
+  });
+  void meter.done.then((usage) => metering.ended(usage));
+  return { body: meter.body, finish: meter.finish, rewritten: injected };
 }
 
 /** `{origin}{rest}{?query}`: the client's query string as sent, the fragment (never sent on the wire) dropped. */

@@ -8,7 +8,8 @@
  */
 import { authorize, openWithoutKey, preflight } from "../authz/authorize";
 import { readDataPlaneCredential } from "../authz/credential";
-import type { Decision, Denial, Endpoint } from "../authz/types";
+import type { BudgetRef, Decision, Denial, DeploymentRecord, Endpoint, KeyRecord } from "../authz/types";
+import { meteredRoute } from "../metering/request";
 import type { Config } from "../config";
 import type { Deps, Env } from "../env";
 import { ApiError, ERROR_CODES } from "../errors";
@@ -18,6 +19,7 @@ import { forwardToOrigin } from "./forward";
 import { enforceRateLimit } from "./rate-limit";
 import type { Arrival } from "./arrival";
 import { RequestFactsOf } from "./facts";
+import { RequestMetering } from "./metering";
 import type { UsageRecorder } from "./usage";
 
 export const ENDPOINT_PREFIX = "/endpoint/";
@@ -138,18 +140,43 @@ export async function handleEndpoint(
   const revision = decidedRevision(records, decision, facts.endpoint);
   if (revision !== null) outcome.revision = revision;
   if (!decision.ok) deny(decision, outcome);
-  if (decision.keyId !== null) {
-    await enforceRateLimit(env.KEY_RATE_LIMITER, config.rateLimitPeriodS, decision.keyId, requestId);
-    state.usage.record(env.DB, ctx, decision.keyId, now);
-  }
+  if (decision.keyId !== null) await enforceRateLimit(env.KEY_RATE_LIMITER, config.rateLimitPeriodS, decision.keyId, requestId);
+  const metering = new RequestMetering(
+    {
+      env,
+      ctx,
+      usage: state.usage,
+      flushMs: config.usageFlushMs,
+      requestId,
+      deployment: decision.deployment,
+      keyId: decision.keyId,
+      budgets: budgetsCovering(decision.deployment, decision.keyId === null ? null : key),
+    },
+    meteredRoute(request.method, decision.path),
+  );
+  ctx.waitUntil(metering.finished);
   outcome.decision = "allow";
-  return forwardToOrigin(request, decision.deployment, decision.path, {
-    fetch: deps.fetch,
-    requestId,
-    maxBodyBytes: config.maxBodyBytes,
-    timeoutMs: config.originTimeoutMs,
-    bodyTimeoutMs: config.bodyTimeoutMs,
-    keyId: decision.keyId,
-    assertionKeys: config.assertionKeys,
-  });
+  try {
+    return await forwardToOrigin(request, decision.deployment, decision.path, {
+      fetch: deps.fetch,
+      requestId,
+      maxBodyBytes: config.maxBodyBytes,
+      timeoutMs: config.originTimeoutMs,
+      bodyTimeoutMs: config.bodyTimeoutMs,
+      keyId: decision.keyId,
+      assertionKeys: config.assertionKeys,
+      metering,
+    });
+  } catch (err) {
+    metering.abandon();
+    if (err instanceof ApiError && err.code === "insufficient_quota") outcome.reason = "budget_spent";
+    throw err;
+  }
+}
+
+/** The project's budgets, and the key's own and its application's (a key of this project only: it was allowed). */
+function budgetsCovering(deployment: DeploymentRecord, key: KeyRecord | null): readonly BudgetRef[] {
+  if (key === null || key.budgets.length === 0) return deployment.projectBudgets;
+  if (deployment.projectBudgets.length === 0) return key.budgets;
+  return [...deployment.projectBudgets, ...key.budgets];
 }

@@ -4,6 +4,7 @@
  * by model-pin.ts.
  */
 import { ApiError } from "../errors";
+import { readMeteredRequest, type MeteredRoute, type RequestReading } from "../metering/request";
 import { pinModel } from "./model-pin";
 
 export interface UpstreamBody {
@@ -14,6 +15,8 @@ export interface UpstreamBody {
   arrived: Promise<void> | null;
   /** The Content-Type to send instead of the client's (a pinned body is JSON, whatever its label said). */
   contentType: string | null;
+  /** What the body asks for (stream, max tokens), when it was read to inspect it. */
+  reading: RequestReading | null;
 }
 
 export interface BodyOptions {
@@ -23,15 +26,18 @@ export interface BodyOptions {
   bodyTimeoutMs: number;
   /** Called when a streamed body passes maxBodyBytes (the upload is then errored). */
   onTooLarge: () => void;
+  /** Read the body to learn what it asks for, and ask for stream usage when `inject` (src/metering/request.ts). */
+  inspect?: { route: MeteredRoute; inject: boolean } | null;
 }
 
-const NONE: UpstreamBody = { stream: null, length: null, arrived: null, contentType: null };
+const NONE: UpstreamBody = { stream: null, length: null, arrived: null, contentType: null, reading: null };
 
 export async function upstreamBody(request: Request, options: BodyOptions): Promise<UpstreamBody> {
   if (request.method === "GET" || request.method === "HEAD" || request.body === null) return NONE;
   const declared = declaredLength(request.headers);
   if (declared !== null && declared > options.maxBodyBytes) throw new ApiError("request_too_large");
 
+  const inspect = options.inspect ?? null;
   if (options.model !== null) {
     // The Content-Type label does not matter: origins parse bodies by their own rules (model-pin.ts).
     if (!isIdentityEncoded(request.headers)) throw modelPinned("is compressed (Content-Encoding), so it cannot be checked");
@@ -41,7 +47,16 @@ export async function upstreamBody(request: Request, options: BodyOptions): Prom
     // Checked as strict UTF-8 JSON, so labelled as exactly that: another label (`charset=utf-7`, a form type)
     // would make some origins decode the same bytes into a different model.
     const contentType = pinned.body.byteLength > 0 ? "application/json" : null;
-    return { stream: pinned.body, length: pinned.body.byteLength, arrived: null, contentType };
+    const reading = inspect === null ? null : readMeteredRequest(inspect.route, pinned.body, { inject: inspect.inject });
+    const body = reading?.body ?? pinned.body;
+    return { stream: body, length: body.byteLength, arrived: null, contentType, reading };
+  }
+
+  // A compressed body is forwarded unread: its usage is still counted from the answer, only not asked for.
+  if (inspect !== null && isIdentityEncoded(request.headers)) {
+    const bytes = await readBounded(request, options.maxBodyBytes, options.bodyTimeoutMs);
+    const reading = readMeteredRequest(inspect.route, bytes, { inject: inspect.inject });
+    return { stream: reading.body, length: reading.body.byteLength, arrived: null, contentType: null, reading };
   }
 
   // A declared length within the limit is a bound the runtime enforces: HTTP framing delivers exactly
@@ -52,12 +67,12 @@ export async function upstreamBody(request: Request, options: BodyOptions): Prom
   // throughput and +290 µs of CPU per request against this native pass-through (BENCHMARKS.md, "Reliability").
   // A client dripping such a body is still bounded: ORIGIN_TIMEOUT_MS runs from the start of the upload until the
   // origin's response headers, and an origin answers only once it has the body (504 then, not 408).
-  if (declared !== null) return { stream: request.body, length: null, arrived: null, contentType: null };
+  if (declared !== null) return { stream: request.body, length: null, arrived: null, contentType: null, reading: null };
   // A body of unknown length has its bytes counted, and its end seen, in the same transform.
   let arrived!: () => void;
   const done = new Promise<void>((resolve) => (arrived = resolve));
   const stream = request.body.pipeThrough(byteLimit(options.maxBodyBytes, options.onTooLarge, arrived));
-  return { stream, length: null, arrived: done, contentType: null };
+  return { stream, length: null, arrived: done, contentType: null, reading: null };
 }
 
 function modelPinned(problem: string): ApiError {
@@ -67,7 +82,7 @@ function modelPinned(problem: string): ApiError {
   );
 }
 
-function declaredLength(headers: Headers): number | null {
+export function declaredLength(headers: Headers): number | null {
   const value = headers.get("content-length");
   return value !== null && /^\d+$/.test(value) ? Number(value) : null;
 }

@@ -1,57 +1,139 @@
 /**
- * Key usage (last_used_at, request_count), written off the hot path through ctx.waitUntil and coalesced per
- * key: the first use in an isolate is written at once, later ones at most every FLUSH_INTERVAL_MS, so a hot key
- * costs one D1 write per isolate per interval instead of one per request. The contract promises last_used_at
- * reflects a use within 10 s; the interval is half that.
+ * Usage, counted in the isolate and written to D1 in coalesced batches, off the hot path (docs/usage.md):
+ *   - per key: request_count and last_used_at, noted when a request is allowed;
+ *   - per project, UTC day, key and deployment: requests and tokens, noted when the answer has ended (a stream's
+ *     usage is known only at its end).
+ * Whatever is pending goes in ONE D1 batch (one transaction) per flush. A flush starts at once when the isolate has not
+ * flushed for `intervalMs`, else at the end of that interval, so a busy isolate writes once per interval however many
+ * keys it serves, and a quiet one writes at once. The interval is at most 10 s (config.ts): `last_used_at` reflects a
+ * use within 10 s. A batch that fails is put back and retried, so nothing counted is lost while the isolate lives.
  *
  * One UsageRecorder belongs to one Worker instance (createWorker), so a test starts with no pending counts by
  * building a Worker.
  */
 import { logLine } from "../log";
-import { recordUsage } from "../store/keys";
+import { addUsage, type DayUsage, type KeyUse } from "../store/usage";
 import { isoNow } from "../time";
 
-export const FLUSH_INTERVAL_MS = 5000;
-const MAX_TRACKED_KEYS = 10_000;
+/** Rounds one invocation flushes at most (an interval apart); later counts wait for the next request to schedule them. */
+const MAX_ROUNDS = 3;
 
-interface Pending {
-  count: number;
-  lastUsedAt: number;
+/** What one request added: noted when its answer has ended. */
+export interface EndedRequest {
+  projectId: string;
+  /** The deployment's slug, as the request named it. */
+  deployment: string;
+  /** null: the deployment needed no key. */
+  keyId: string | null;
+  /** When the answer ended (epoch ms): the UTC day it counts on. */
+  at: number;
+  promptTokens: number;
+  completionTokens: number;
+  estimatedTokens: number;
 }
 
 export class UsageRecorder {
-  private readonly pending = new Map<string, Pending>();
-  private readonly lastFlushAt = new Map<string, number>();
+  private keys = new Map<string, { count: number; lastUsedAt: number }>();
+  private days = new Map<string, DayUsage>();
+  private scheduled = false;
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
 
-  record(db: D1Database, ctx: ExecutionContext, keyId: string, now: number): void {
-    const use = this.pending.get(keyId);
+  /** A request with this key was allowed at `now`. */
+  used(db: D1Database, ctx: ExecutionContext, intervalMs: number, keyId: string, now: number): void {
+    const use = this.keys.get(keyId);
     if (use) {
       use.count += 1;
       use.lastUsedAt = Math.max(use.lastUsedAt, now);
-      return; // a flush is already scheduled for this key
+    } else {
+      this.keys.set(keyId, { count: 1, lastUsedAt: now });
     }
-    this.pending.set(keyId, { count: 1, lastUsedAt: now });
-    if (this.lastFlushAt.size > MAX_TRACKED_KEYS) {
-      for (const [id, at] of this.lastFlushAt) if (now - at >= FLUSH_INTERVAL_MS) this.lastFlushAt.delete(id);
-    }
-    const delay = Math.max(0, (this.lastFlushAt.get(keyId) ?? 0) + FLUSH_INTERVAL_MS - now);
-    const flushed =
-      delay === 0
-        ? this.flush(db, keyId)
-        : new Promise((resolve) => setTimeout(resolve, delay)).then(() => this.flush(db, keyId));
-    ctx.waitUntil(flushed);
+    this.schedule(db, ctx, intervalMs);
   }
 
-  private async flush(db: D1Database, keyId: string): Promise<void> {
-    const use = this.pending.get(keyId);
-    this.pending.delete(keyId);
-    if (!use) return;
-    this.lastFlushAt.set(keyId, Date.now());
+  /** A request's answer has ended, with these tokens. */
+  ended(db: D1Database, ctx: ExecutionContext, intervalMs: number, request: EndedRequest): void {
+    const date = isoNow(request.at).slice(0, 10);
+    const keyId = request.keyId ?? "";
+    const id = `${request.projectId}\n${date}\n${keyId}\n${request.deployment}`;
+    const day = this.days.get(id);
+    if (day) {
+      day.requests += 1;
+      day.promptTokens += request.promptTokens;
+      day.completionTokens += request.completionTokens;
+      day.estimatedTokens += request.estimatedTokens;
+    } else {
+      this.days.set(id, {
+        projectId: request.projectId,
+        date,
+        keyId,
+        deployment: request.deployment,
+        requests: 1,
+        promptTokens: request.promptTokens,
+        completionTokens: request.completionTokens,
+        estimatedTokens: request.estimatedTokens,
+      });
+    }
+    this.schedule(db, ctx, intervalMs);
+  }
+
+  /** One flush at a time is scheduled; what arrives meanwhile goes with it, or with the round after it. */
+  private schedule(db: D1Database, ctx: ExecutionContext, intervalMs: number): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    ctx.waitUntil(this.flushWhilePending(db, intervalMs));
+  }
+
+  /**
+   * Flushes, an interval apart, while counts are pending, for at most MAX_ROUNDS rounds: counts that arrive while a
+   * batch is on its way go in the next round rather than waiting for another request, and the rounds stay within
+   * what one invocation's waitUntil may run after its answer (30 s). A failed batch is put back and tried again in
+   * the next round.
+   */
+  private async flushWhilePending(db: D1Database, intervalMs: number): Promise<void> {
     try {
-      await recordUsage(db, keyId, isoNow(use.lastUsedAt), use.count);
+      for (let round = 1; round <= MAX_ROUNDS && (this.keys.size > 0 || this.days.size > 0); round++) {
+        const delay = this.lastFlushAt + intervalMs - Date.now();
+        if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+        await this.flush(db);
+      }
+    } finally {
+      this.scheduled = false;
+    }
+  }
+
+  private async flush(db: D1Database): Promise<void> {
+    const keys = this.keys;
+    const days = this.days;
+    this.keys = new Map();
+    this.days = new Map();
+    this.lastFlushAt = Date.now();
+    const keyUses: KeyUse[] = [...keys].map(([keyId, use]) => ({ keyId, count: use.count, lastUsedAt: isoNow(use.lastUsedAt) }));
+    try {
+      await addUsage(db, keyUses, [...days.values()]);
     } catch (err) {
+      // The batch is one transaction: nothing of it was written, so all of it goes back, to be added again.
+      this.putBack(keys, days);
       // Usage is bookkeeping: a failed write is logged, never turned into a failed request.
-      logLine({ level: "error", msg: "usage write failed", key_id: keyId, error: String(err) });
+      logLine({ level: "error", msg: "usage write failed", key_ids: [...keys.keys()], error: String(err) });
+    }
+  }
+
+  private putBack(keys: Map<string, { count: number; lastUsedAt: number }>, days: Map<string, DayUsage>): void {
+    for (const [keyId, use] of keys) {
+      const now = this.keys.get(keyId);
+      if (now) {
+        now.count += use.count;
+        now.lastUsedAt = Math.max(now.lastUsedAt, use.lastUsedAt);
+      } else this.keys.set(keyId, use);
+    }
+    for (const [id, day] of days) {
+      const now = this.days.get(id);
+      if (now) {
+        now.requests += day.requests;
+        now.promptTokens += day.promptTokens;
+        now.completionTokens += day.completionTokens;
+        now.estimatedTokens += day.estimatedTokens;
+      } else this.days.set(id, day);
     }
   }
 }

@@ -6,7 +6,7 @@
 
 const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
 
-export type IdPrefix = "prj" | "dep" | "key" | "tok" | "evt" | "app" | "pol";
+export type IdPrefix = "prj" | "dep" | "key" | "tok" | "evt" | "app" | "pol" | "bud";
 
 let lastTime = 0;
 

@@ -12,7 +12,7 @@
  */
 import { compileConditions } from "../authz/conditions";
 import { isPermissionSet, type PermissionSet } from "../authz/permission-sets";
-import type { Conditions, DeploymentRecord, KeyRecord, RuleRecord } from "../authz/types";
+import type { BudgetRef, Conditions, DeploymentRecord, KeyRecord, RuleRecord } from "../authz/types";
 import { toMillis } from "../time";
 import { all, first } from "./db";
 import { StoreError, storeErrorOf } from "./errors";
@@ -40,6 +40,9 @@ interface AuthRow {
   d_client_cert_fingerprints: string | null;
   d_origin_assertion: number | null;
   d_project_suspended: number | null;
+  d_inject_stream_usage: number | null;
+  d_default_max_tokens: number | null;
+  d_budgets: string | null;
   k_id: string | null;
   k_project_id: string | null;
   k_project_slug: string | null;
@@ -51,6 +54,7 @@ interface AuthRow {
   k_permission_set: string | null;
   k_application_id: string | null;
   k_rules: string | null;
+  k_budgets: string | null;
   s_retire_at: string | null;
   k_revision: number | null;
   dp_id: string | null;
@@ -71,6 +75,10 @@ const RULES = `(SELECT json_group_array(json_array(r.policy_id, r.position, r.pe
     JOIN applications a ON a.id = p.application_id AND a.project_id = k.project_id
     WHERE p.application_id = k.application_id)`;
 
+/** Budgets as `[[id, limit_tokens, mode, period], …]`; `subjects` selects which (b is the budget). */
+const budgets = (subjects: string) => `(SELECT json_group_array(json_array(b.id, b.limit_tokens, b.mode, b.period))
+    FROM budgets b WHERE ${subjects})`;
+
 /** The statement, with the key found by `keyJoin` (which binds ?3 and must alias the key `k`, its secret `s`). */
 const authQuery = (keyJoin: string) => `
 SELECT
@@ -80,11 +88,15 @@ SELECT
   d.public_enabled AS d_public_enabled, d.private_enabled AS d_private_enabled,
   d.private_auth_enabled AS d_private_auth_enabled, d.client_cert_fingerprints AS d_client_cert_fingerprints,
   d.origin_assertion AS d_origin_assertion, dp.suspended AS d_project_suspended,
+  d.inject_stream_usage AS d_inject_stream_usage, d.default_max_tokens AS d_default_max_tokens,
+  CASE WHEN d.id IS NULL THEN NULL ELSE ${budgets("b.project_id = dp.id AND b.subject_type = 'project'")} END AS d_budgets,
   k.id AS k_id, k.project_id AS k_project_id, kp.slug AS k_project_slug, k.all_deployments AS k_all_deployments,
   k.conditions AS k_conditions, k.expires_at AS k_expires_at, k.revoked_at AS k_revoked_at,
   (SELECT json_group_array(kd.deployment_id) FROM api_key_deployments kd WHERE kd.key_id = k.id) AS k_links,
   k.permission_set AS k_permission_set, k.application_id AS k_application_id,
   CASE WHEN k.application_id IS NULL THEN NULL ELSE ${RULES} END AS k_rules,
+  CASE WHEN k.id IS NULL THEN NULL ELSE ${budgets(`b.project_id = k.project_id AND ((b.subject_type = 'key' AND b.subject_id = k.id)
+      OR (b.subject_type = 'application' AND b.subject_id = k.application_id))`)} END AS k_budgets,
   s.retire_at AS s_retire_at, kp.revision AS k_revision,
   dp.id AS dp_id, dp.revision AS revision
 FROM (SELECT 1) AS base
@@ -142,6 +154,10 @@ function deploymentOf(row: AuthRow): DeploymentRecord | null {
       row.d_client_cert_fingerprints === null ? null : new Set(JSON.parse(row.d_client_cert_fingerprints) as string[]),
     originAssertion: row.d_origin_assertion === 1,
     projectSuspended: row.d_project_suspended !== 0,
+    // Off only when exactly 0, like the auth toggle: an unreadable flag keeps counting streams.
+    injectStreamUsage: row.d_inject_stream_usage !== 0,
+    defaultMaxTokens: row.d_default_max_tokens,
+    projectBudgets: budgetsOf(row.d_budgets),
   };
 }
 
@@ -166,7 +182,19 @@ function keyOf(row: AuthRow): KeyRecord | null {
     revokedAt: toMillis(row.k_revoked_at),
     secretRetireAt: toMillis(row.s_retire_at),
     conditions: compileConditions(JSON.parse(row.k_conditions ?? "{}") as Conditions),
+    budgets: budgetsOf(row.k_budgets),
   };
+}
+
+/** Stored budgets; one that does not read as a budget is a corrupt row (fail closed: the read is a StoreError). */
+function budgetsOf(json: string | null): BudgetRef[] {
+  const stored = JSON.parse(json ?? "[]") as [string, number, string, string][];
+  return stored.map(([id, limitTokens, mode, period]) => {
+    if (!Number.isSafeInteger(limitTokens) || limitTokens < 0) throw new Error("stored budget limit is not a count");
+    if (mode !== "hard" && mode !== "soft") throw new Error("stored budget mode is not known");
+    if (period !== "day" && period !== "month" && period !== "total") throw new Error("stored budget period is not known");
+    return { id, limitTokens, mode, period };
+  });
 }
 
 type StoredRule = [string, number, string, number, Conditions, string[]];

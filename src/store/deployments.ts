@@ -20,6 +20,8 @@ export interface DeploymentRow {
   /** JSON array of lower-case hex SHA-256 fingerprints, or null: any certificate the edge verified. */
   client_cert_fingerprints: string | null;
   origin_assertion: number;
+  inject_stream_usage: number;
+  default_max_tokens: number | null;
   created_at: string;
   updated_at: string;
 }
@@ -50,12 +52,13 @@ export function listDeployments(db: D1Database, projectId: string, afterId: stri
 }
 
 const COLUMNS = `id, project_id, slug, name, origin_url, origin_headers, model, allowed_paths, auth_enabled, public_enabled,
-  private_enabled, private_auth_enabled, client_cert_fingerprints, origin_assertion, created_at, updated_at`;
+  private_enabled, private_auth_enabled, client_cert_fingerprints, origin_assertion, inject_stream_usage, default_max_tokens,
+  created_at, updated_at`;
 
 export async function insertDeployment(db: D1Database, row: DeploymentRow, audit: AuditContext): Promise<void> {
   await batch(db, [
     db
-      .prepare(`INSERT INTO deployments (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .prepare(`INSERT INTO deployments (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .bind(
         row.id,
         row.project_id,
@@ -71,6 +74,8 @@ export async function insertDeployment(db: D1Database, row: DeploymentRow, audit
         row.private_auth_enabled,
         row.client_cert_fingerprints,
         row.origin_assertion,
+        row.inject_stream_usage,
+        row.default_max_tokens,
         row.created_at,
         row.updated_at,
       ),
@@ -92,6 +97,8 @@ export type DeploymentFields = Partial<
     | "private_auth_enabled"
     | "client_cert_fingerprints"
     | "origin_assertion"
+    | "inject_stream_usage"
+    | "default_max_tokens"
   >
 >;
 

@@ -264,15 +264,3 @@ export async function unlinkKey(
     auditStatement(db, projectId, audit, "key.unlink", keyId),
   ]);
 }
-
-/** Usage is coalesced by the gateway; this adds `count` requests and moves last_used_at forward only. */
-export function recordUsage(db: D1Database, keyId: string, lastUsedAt: string, count: number) {
-  return db
-    .prepare(
-      `UPDATE api_keys SET request_count = request_count + ?1,
-         last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < ?2 THEN ?2 ELSE last_used_at END
-       WHERE id = ?3`,
-    )
-    .bind(count, lastUsedAt, keyId)
-    .run();
-}

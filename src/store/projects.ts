@@ -91,6 +91,8 @@ export async function deleteProject(db: D1Database, id: string, audit: AuditCont
     db.prepare("DELETE FROM api_keys WHERE project_id = ?").bind(id),
     db.prepare("DELETE FROM deployments WHERE project_id = ?").bind(id),
     db.prepare("DELETE FROM management_tokens WHERE project_id = ?").bind(id),
+    db.prepare("DELETE FROM budgets WHERE project_id = ?").bind(id),
+    db.prepare("DELETE FROM usage_daily WHERE project_id = ?").bind(id),
     db.prepare("DELETE FROM projects WHERE id = ?").bind(id),
     auditStatement(db, id, audit, "project.delete", id),
   ]);

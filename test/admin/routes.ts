@@ -38,6 +38,9 @@ export const VALID_BODIES: Readonly<Record<RouteId, unknown>> = {
   }),
   "PATCH /projects/{project}/policies/{policy_id}": { description: "x" },
   "POST /projects/{project}/explain": (f: RouteFixtures) => ({ key_id: f.keyId, deployment: f.deployment }),
+  // The world's budget is the key's daily one; this one is monthly, so the root admin's create does not conflict.
+  "POST /projects/{project}/budgets": (f: RouteFixtures) => ({ subject: { type: "key", id: f.keyId }, limit_tokens: 1000, period: "month" }),
+  "PATCH /projects/{project}/budgets/{budget_id}": { limit_tokens: 2000 },
 };
 
 /** Routes that only read although their method is POST (their body describes a question, not a change). */
@@ -62,6 +65,7 @@ export interface RouteFixtures {
   applicationId: string;
   /** A policy of another application than `applicationId`, so deleting that one leaves this one in place. */
   policyId: string;
+  budgetId: string;
 }
 
 /** Which fixture fills each path parameter of the document. */
@@ -72,6 +76,7 @@ const PATH_FIXTURES: Readonly<Record<string, keyof RouteFixtures>> = {
   token_id: "tokenId",
   application_id: "applicationId",
   policy_id: "policyId",
+  budget_id: "budgetId",
 };
 
 /** One row of the table: a documented route, with its parameters filled and a valid body. */

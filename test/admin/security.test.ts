@@ -39,7 +39,10 @@ async function createWorld(): Promise<RouteFixtures & { apiKey: string }> {
   const policy = await createPolicy(project.slug, (await createApplication(project.slug)).id, [
     { permission_set: "InferenceFullAccess", deployments: [deployment.slug] },
   ]);
+  const budget = await admin("POST", `/projects/${project.slug}/budgets`, { subject: { type: "key", id: key.id }, limit_tokens: 100, period: "day" });
+  if (budget.status !== 201) throw new Error(`budget: ${budget.status}`);
   return {
+    budgetId: budget.body.id as string,
     project: project.slug,
     deployment: deployment.slug,
     keyId: key.id,
@@ -161,7 +164,7 @@ async function expectSeesOnlyItsOwn(route: RouteCase, authorization: string) {
   const res = await send(route, authorization);
   const text = await res.text();
   expect({ route: route.id, status: res.status }).toEqual({ route: route.id, status: 200 });
-  for (const secret of [w.project, w.deployment, w.keyId, w.tokenId, w.applicationId, w.policyId]) expect(text, route.id).not.toContain(`"${secret}"`);
+  for (const secret of [w.project, w.deployment, w.keyId, w.tokenId, w.applicationId, w.policyId, w.budgetId]) expect(text, route.id).not.toContain(`"${secret}"`);
   expect(await snapshot(), `${route.id} changed the store`).toBe(before);
 }
 

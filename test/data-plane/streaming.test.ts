@@ -45,6 +45,7 @@ async function sseCall(origin: OriginFetch, signal?: AbortSignal) {
     body: { model: "m", stream: true, messages: [{ role: "user", content: "hi" }] },
     token: f.key.key,
     origin,
+    settle: false,
     ...(signal ? { signal } : {}),
   });
 }

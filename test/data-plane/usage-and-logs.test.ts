@@ -3,7 +3,7 @@
  * through ctx.waitUntil), and exactly one structured log line per data-plane request — never a secret.
  */
 import { describe, expect, it, vi } from "vitest";
-import { FLUSH_INTERVAL_MS } from "../../src/gateway/usage";
+import { DEFAULTS } from "../../src/config";
 import {
   admin,
   call,
@@ -13,7 +13,9 @@ import {
   createToken,
   fixture,
   recordingOrigin,
+  testWorker,
   unknownApiKey,
+  withEnv,
 } from "../helpers";
 
 const { origin } = recordingOrigin();
@@ -47,14 +49,17 @@ describe("usage", () => {
 
   it("a hot key is written once per interval, with every use counted", async () => {
     const f = await fixture();
-    await call(`${f.path}/v1/models`, { token: f.key.key, origin }); // first use: written at once
+    // The default interval (the test suite runs with a short one), on a Worker of its own.
+    const interval = DEFAULTS.usageFlushMs;
+    const own = { worker: testWorker(), env: withEnv({ USAGE_FLUSH_MS: String(interval) }) };
+    await call(`${f.path}/v1/models`, { token: f.key.key, origin, ...own }); // first use: written at once
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     try {
       // Two more uses inside the interval: held back, one write scheduled for the end of the interval.
-      await call(`${f.path}/v1/models`, { token: f.key.key, origin, settle: false });
-      await call(`${f.path}/v1/models`, { token: f.key.key, origin, settle: false });
+      await call(`${f.path}/v1/models`, { token: f.key.key, origin, settle: false, ...own });
+      await call(`${f.path}/v1/models`, { token: f.key.key, origin, settle: false, ...own });
       expect((await usageOf(f.project.slug, f.key.id)).request_count).toBe(1);
-      await vi.advanceTimersByTimeAsync(FLUSH_INTERVAL_MS);
+      await vi.advanceTimersByTimeAsync(interval);
     } finally {
       vi.useRealTimers();
     }

@@ -1,0 +1,29 @@
+/**
+ * Reaching budgets' counters (src/budgets/counter.ts): one BudgetCounter Durable Object per budget, named by the
+ * budget's id. A counter that throws, or does not answer within STORE_TIMEOUT_MS, is a StoreError like a failing D1
+ * (503 `store_unavailable`): a budgeted request is then refused, never let through uncounted (fail closed).
+ */
+import type { Env } from "../env";
+import { STORE_TIMEOUT_MS } from "../store/authorization";
+import { StoreError } from "../store/errors";
+
+/** The budget's counter (no I/O until a method is called). */
+export function counterOf(env: Env, budgetId: string) {
+  return env.BUDGETS.get(env.BUDGETS.idFromName(budgetId));
+}
+
+/** The counter call's answer within STORE_TIMEOUT_MS, or a StoreError. */
+export async function counterCall<T>(call: () => PromiseLike<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreError("timeout", `budget counter: no answer to ${what} within ${STORE_TIMEOUT_MS} ms`)), STORE_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([call(), timeout]);
+  } catch (err) {
+    if (err instanceof StoreError) throw err;
+    throw new StoreError("unavailable", `budget counter: ${what} failed: ${String(err)}`, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+}

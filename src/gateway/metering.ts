@@ -1,0 +1,120 @@
+/**
+ * One allowed request's metering, from decision to the end of its answer (docs/usage.md):
+ *   admit   after the body is read and before the origin is called: the budgets covering the request admit it (a hard
+ *           one reserving input estimate + max output), and the key's use is noted;
+ *   ended   once, when the answer has ended (a stream at its end, a cut or a hang-up included) or the call failed:
+ *           the budgets are settled with the real count and the day's usage noted, both in the background.
+ * An unbudgeted request makes no call here beyond noting its usage in memory.
+ */
+import type { BudgetRef, DeploymentRecord } from "../authz/types";
+import type { Env } from "../env";
+import { logLine } from "../log";
+import type { MeteredRoute, RequestReading } from "../metering/request";
+import type { MeteredUsage } from "../metering/response";
+import { admit, type Admission } from "./budget-gate";
+import type { UsageRecorder } from "./usage";
+
+/** What a hard budget reserves for the output of a request that names no max_tokens, on a deployment that sets none. */
+export const DEFAULT_MAX_TOKENS = 4096;
+
+export interface MeteringContext {
+  env: Env;
+  ctx: ExecutionContext;
+  usage: UsageRecorder;
+  flushMs: number;
+  requestId: string;
+  deployment: DeploymentRecord;
+  keyId: string | null;
+  budgets: readonly BudgetRef[];
+}
+
+export class RequestMetering {
+  /** Settles once everything the answer's end set off is done: what the invocation waits for (ctx.waitUntil). */
+  readonly finished: Promise<void>;
+  private finish!: () => void;
+  private admission: Admission | null = null;
+  private admitted = false;
+  private done = false;
+
+  constructor(
+    private readonly context: MeteringContext,
+    /** The OpenAI route whose usage is counted, or null (any other path: the request is counted, not its tokens). */
+    readonly route: MeteredRoute | null,
+  ) {
+    this.finished = new Promise((resolve) => (this.finish = resolve));
+  }
+
+  /** Whether the body must be read before forwarding: to ask for stream usage, or to know what a budget reserves. */
+  get inspect(): boolean {
+    if (this.route === null) return false;
+    const streams = this.route === "chat" || this.route === "completions";
+    return (streams && this.context.deployment.injectStreamUsage) || this.context.budgets.length > 0;
+  }
+
+  get inject(): boolean {
+    return this.context.deployment.injectStreamUsage;
+  }
+
+  /**
+   * @param reading what the body asks for, when it was read (see `inspect`)
+   * @param declaredBytes the body's Content-Length, for a request whose body was not read
+   * @throws ApiError `insufficient_quota`, StoreError (a budget counter failed)
+   */
+  async admit(method: string, reading: RequestReading | null, declaredBytes: number | null): Promise<void> {
+    const { env, ctx, usage, flushMs, keyId, budgets } = this.context;
+    if (budgets.length > 0) this.admission = await admit(env, budgets, this.reservation(method, reading, declaredBytes));
+    this.admitted = true;
+    if (keyId !== null) usage.used(env.DB, ctx, flushMs, keyId, Date.now());
+  }
+
+  /** What a hard budget holds for the request until it is settled. */
+  private reservation(method: string, reading: RequestReading | null, declaredBytes: number | null): number {
+    const maxOutput = this.context.deployment.defaultMaxTokens ?? DEFAULT_MAX_TOKENS;
+    if (reading !== null) return reading.inputEstimate + (this.route === "embeddings" ? 0 : (reading.maxTokens ?? maxOutput));
+    // A path keygate does not meter may still generate (a server's native route): it holds the default output too.
+    if (method === "GET" || method === "HEAD" || method === "OPTIONS") return 0;
+    return Math.ceil((declaredBytes ?? 0) / 4) + maxOutput;
+  }
+
+  /** The answer has ended with this usage (zero tokens for a call that failed). Idempotent. */
+  ended(counted: MeteredUsage): void {
+    if (this.done) return;
+    this.done = true;
+    const { env, ctx, usage, flushMs, requestId, deployment, keyId } = this.context;
+    const tokens = counted.promptTokens + counted.completionTokens + counted.estimatedTokens;
+    if (counted.source === "estimated") {
+      logLine({
+        msg: "usage",
+        request_id: requestId,
+        key_id: keyId,
+        estimated: true,
+        ...(counted.reason === undefined ? {} : { reason: counted.reason }),
+        estimated_tokens: counted.estimatedTokens,
+      });
+    }
+    usage.ended(env.DB, ctx, flushMs, {
+      projectId: deployment.projectId,
+      deployment: deployment.slug,
+      keyId,
+      at: Date.now(),
+      promptTokens: counted.promptTokens,
+      completionTokens: counted.completionTokens,
+      estimatedTokens: counted.estimatedTokens,
+    });
+    const settled = this.admission?.settle(tokens) ?? Promise.resolve();
+    void settled.then(this.finish);
+  }
+
+  /** The request will not be answered by the origin (refused or failed before an answer): nothing was generated. */
+  abandon(): void {
+    if (!this.admitted && !this.done) {
+      // Never admitted: nothing reserved, and not counted as a request.
+      this.done = true;
+      this.finish();
+      return;
+    }
+    this.ended(NOTHING);
+  }
+}
+
+const NOTHING: MeteredUsage = { promptTokens: 0, completionTokens: 0, estimatedTokens: 0, source: "none" };

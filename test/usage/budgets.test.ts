@@ -1,0 +1,190 @@
+/**
+ * Token budgets through the Worker's fetch: a hard budget reserves before forwarding and settles on the real count,
+ * exactly, under concurrency; a soft one admits while not spent; every budget write is seen by the next request; a
+ * counter that cannot be reached refuses a budgeted request (503) and leaves unbudgeted ones alone.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import {
+  admin,
+  call,
+  createApplication,
+  createApplicationKey,
+  createKey,
+  createPolicy,
+  expectError,
+  fixture,
+  withEnv,
+} from "../helpers";
+import { openAiOrigin } from "../openai-origin";
+
+const CHAT = "/v1/chat/completions";
+/** A body whose reservation is known: ceil(bytes / 4) for the input, plus max_tokens. */
+const chatBody = (maxTokens: number) => ({ model: "m", messages: [{ role: "user", content: "hi" }], max_tokens: maxTokens });
+const inputEstimate = (body: unknown) => Math.ceil(new TextEncoder().encode(JSON.stringify(body)).byteLength / 4);
+
+async function createBudget(project: string, body: Record<string, unknown>) {
+  const res = await admin("POST", `/projects/${project}/budgets`, body);
+  if (res.status !== 201) throw new Error(`budget: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as { id: string; spent_tokens: number; reserved_tokens: number; resets_at: string | null };
+}
+
+const budgetOf = async (project: string, id: string) => (await admin("GET", `/projects/${project}/budgets/${id}`)).body;
+
+describe("hard budgets", () => {
+  it("a spent budget answers 429 insufficient_quota in OpenAI's shape, and the origin sees nothing", async () => {
+    const f = await fixture();
+    const { origin, calls } = openAiOrigin({ prompt_tokens: 40, completion_tokens: 60 });
+    const budget = await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: 150, period: "day" });
+    expect((await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body: chatBody(20) })).status).toBe(200);
+    expect(await budgetOf(f.project.slug, budget.id)).toMatchObject({ spent_tokens: 100, reserved_tokens: 0 });
+    const denied = await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body: chatBody(20) });
+    const body = await expectError(denied, 429, "insufficient_quota");
+    expect(body.error.type).toBe("insufficient_quota");
+    expect(denied.headers.get("keygate-revision")).not.toBeNull();
+    expect(calls()).toBe(1);
+  });
+
+  it(`N concurrent requests at a budget that fits N−1 reservations: exactly one 429, and the spend never exceeds the limit`, async () => {
+    const N = 8;
+    const f = await fixture();
+    const body = chatBody(100);
+    const reservation = inputEstimate(body) + 100;
+    let inFlight = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { origin: answer } = openAiOrigin({ prompt_tokens: 10, completion_tokens: 20 });
+    // Every admitted request is held at the origin until all N have been decided, so all reservations overlap.
+    const origin = async (request: Request) => {
+      inFlight += 1;
+      await gate;
+      return answer(request);
+    };
+    const budget = await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: reservation * (N - 1), period: "total" });
+    const sends = Array.from({ length: N }, () => call(`${f.path}${CHAT}`, { token: f.key.key, origin, body }));
+    await expect.poll(() => inFlight).toBe(N - 1);
+    expect(await budgetOf(f.project.slug, budget.id)).toMatchObject({ reserved_tokens: reservation * (N - 1), spent_tokens: 0 });
+    release();
+    const statuses = (await Promise.all(sends)).map((res) => res.status).sort();
+    expect(statuses).toEqual([...Array<number>(N - 1).fill(200), 429]);
+    const after = await budgetOf(f.project.slug, budget.id);
+    expect(after).toMatchObject({ spent_tokens: 30 * (N - 1), reserved_tokens: 0 });
+    expect(after.spent_tokens).toBeLessThanOrEqual(after.limit_tokens);
+
+    // Nearly spent: a limit just below the spend refuses, and raising it lets the very next request through.
+    await admin("PATCH", `/projects/${f.project.slug}/budgets/${budget.id}`, { limit_tokens: 30 * (N - 1) });
+    expect((await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body })).status).toBe(429);
+    await admin("PATCH", `/projects/${f.project.slug}/budgets/${budget.id}`, { limit_tokens: 30 * (N - 1) + reservation });
+    expect((await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body })).status).toBe(200);
+  });
+
+  it("reserves the deployment's default_max_tokens when the request names none", async () => {
+    const f = await fixture({ default_max_tokens: 500 });
+    const { origin } = openAiOrigin();
+    const body = { model: "m", messages: [] };
+    const budget = await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: 499 + inputEstimate(body), period: "day" });
+    expect((await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body })).status).toBe(429);
+    await admin("PATCH", `/projects/${f.project.slug}/deployments/${f.deployment.slug}`, { default_max_tokens: 499 });
+    expect((await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body })).status).toBe(200);
+    expect(await budgetOf(f.project.slug, budget.id)).toMatchObject({ spent_tokens: 18, reserved_tokens: 0 });
+  });
+
+  it("a streamed answer settles on the usage the stream reports", async () => {
+    const f = await fixture();
+    const { origin } = openAiOrigin({ prompt_tokens: 12, completion_tokens: 34 });
+    const budget = await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: 10_000, period: "month" });
+    const res = await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body: { ...chatBody(50), stream: true } });
+    expect(res.status).toBe(200);
+    const state = await budgetOf(f.project.slug, budget.id);
+    expect(state).toMatchObject({ spent_tokens: 46, reserved_tokens: 0 });
+    const now = new Date();
+    expect(state.resets_at).toBe(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString());
+  });
+});
+
+describe("soft budgets", () => {
+  it("admit while spent < limit, even when the request takes the spend past it", async () => {
+    const f = await fixture();
+    const { origin } = openAiOrigin({ prompt_tokens: 50, completion_tokens: 50 });
+    const budget = await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: 150, period: "day", mode: "soft" });
+    expect((await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body: chatBody(100_000) })).status).toBe(200);
+    expect((await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body: chatBody(100_000) })).status).toBe(200);
+    expect(await budgetOf(f.project.slug, budget.id)).toMatchObject({ spent_tokens: 200, reserved_tokens: 0 });
+    await expectError(await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body: chatBody(1) }), 429, "insufficient_quota");
+  });
+});
+
+describe("which requests a budget covers", () => {
+  it("a project budget covers every key of the project; an application budget its keys; a key budget that key only", async () => {
+    const f = await fixture();
+    const { origin } = openAiOrigin({ prompt_tokens: 1, completion_tokens: 1 });
+    const app = await createApplication(f.project.slug);
+    await createPolicy(f.project.slug, app.id, [{ permission_set: "InferenceFullAccess", deployments: ["*"] }]);
+    const appKey = await createApplicationKey(f.project.slug, app.id);
+    const other = await createKey(f.project.slug, [`${f.project.slug}/*`]);
+    const ok = async (key: string) => (await call(`${f.path}${CHAT}`, { token: key, origin, body: chatBody(1) })).status;
+
+    const onApp = await createBudget(f.project.slug, { subject: { type: "application", id: app.id }, limit_tokens: 0, period: "day" });
+    expect([await ok(appKey.key), await ok(f.key.key), await ok(other.key)]).toEqual([429, 200, 200]);
+    await admin("DELETE", `/projects/${f.project.slug}/budgets/${onApp.id}`);
+
+    const onKey = await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: 0, period: "day" });
+    expect([await ok(appKey.key), await ok(f.key.key), await ok(other.key)]).toEqual([200, 429, 200]);
+    await admin("DELETE", `/projects/${f.project.slug}/budgets/${onKey.id}`);
+
+    await createBudget(f.project.slug, { subject: { type: "project", id: f.project.slug }, limit_tokens: 0, period: "total" });
+    expect([await ok(appKey.key), await ok(f.key.key), await ok(other.key)]).toEqual([429, 429, 429]);
+  });
+
+  it("a project budget also covers a deployment with auth off", async () => {
+    const f = await fixture({ auth_enabled: false });
+    const { origin } = openAiOrigin();
+    await createBudget(f.project.slug, { subject: { type: "project", id: f.project.slug }, limit_tokens: 0, period: "day" });
+    expect((await call(`${f.path}${CHAT}`, { origin, body: chatBody(1) })).status).toBe(429);
+  });
+});
+
+describe("the next request sees every budget write", () => {
+  it("create, a limit change, a mode change, and a deletion", async () => {
+    const f = await fixture();
+    const { origin } = openAiOrigin({ prompt_tokens: 5, completion_tokens: 5 });
+    const send = async () => (await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body: chatBody(10) })).status;
+    expect(await send()).toBe(200);
+    const budget = await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: 0, period: "day" });
+    expect(await send()).toBe(429);
+    await admin("PATCH", `/projects/${f.project.slug}/budgets/${budget.id}`, { limit_tokens: 1000 });
+    expect(await send()).toBe(200);
+    // Spent 10 of 15: a hard budget cannot reserve 10 + input more; a soft one admits (spent < limit).
+    await admin("PATCH", `/projects/${f.project.slug}/budgets/${budget.id}`, { limit_tokens: 15 });
+    expect(await send()).toBe(429);
+    await admin("PATCH", `/projects/${f.project.slug}/budgets/${budget.id}`, { mode: "soft" });
+    expect(await send()).toBe(200);
+    expect(await send()).toBe(429);
+    await admin("DELETE", `/projects/${f.project.slug}/budgets/${budget.id}`);
+    expect(await send()).toBe(200);
+  });
+});
+
+describe("a counter that cannot be reached", () => {
+  const brokenCounters = () =>
+    withEnv({
+      BUDGETS: new Proxy(env.BUDGETS, {
+        get(target, prop) {
+          if (prop === "get") return () => new Proxy({}, { get: () => () => Promise.reject(new Error("object unreachable")) });
+          const value = Reflect.get(target, prop);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      }),
+    });
+
+  it("a budgeted request fails closed with 503 store_unavailable; an unbudgeted one is unaffected", async () => {
+    const f = await fixture();
+    const other = await createKey(f.project.slug, [`${f.project.slug}/*`]);
+    const { origin, calls } = openAiOrigin();
+    await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: 1_000_000, period: "day" });
+    const broken = brokenCounters();
+    await expectError(await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body: chatBody(1), env: broken }), 503, "store_unavailable");
+    expect(calls()).toBe(0);
+    expect((await call(`${f.path}${CHAT}`, { token: other.key, origin, body: chatBody(1), env: broken })).status).toBe(200);
+  });
+});
