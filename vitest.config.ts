@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 
 /**
  * The pure suites: no I/O, no Worker runtime (the decision, secrets, time, configuration, paths, header filters,
- * budget periods).
+ * budget periods, metering).
  * They run in plain Node in seconds (`npm run test:unit`), and only there.
  */
 const UNIT_TESTS = [
@@ -15,6 +15,7 @@ const UNIT_TESTS = [
   "test/store/revisions.test.ts",
   "test/gateway/headers.test.ts",
   "test/gateway/model-pin.test.ts",
+  "test/metering/**/*.test.ts",
   "test/fuzz/**/*.test.ts",
   "test/budgets/period.test.ts",
 ];

@@ -1,0 +1,146 @@
+/**
+ * The request side of metering: which requests are metered, what their body says about the answer to expect (a
+ * stream, a cap on output, a rough size), and, for a streamed chat or completion, the body with
+ * `stream_options.include_usage` turned on, so the origin reports the tokens it used at the end of the stream.
+ *
+ * The body is read by json-object.ts's byte scanner, never parsed and written again: every byte but the one
+ * inserted member or replaced value goes to the origin as the client sent it. Keys are matched as Go's
+ * encoding/json matches them (json-object.ts), consistently with the model pin: a `Stream_Options` member is one.
+ * A body that is not a strict UTF-8 JSON object is not refused here; it is forwarded unchanged and metered by
+ * estimate (the origin answers it as it likes).
+ */
+import { applyEdits, isUtf8, scanObject, type Edit, type Member, type ScannedObject } from "../json-object";
+
+export type MeteredRoute = "chat" | "completions" | "embeddings" | "responses";
+
+const ROUTES = new Map<string, MeteredRoute>([
+  ["/v1/chat/completions", "chat"],
+  ["/v1/completions", "completions"],
+  ["/v1/embeddings", "embeddings"],
+  ["/v1/responses", "responses"],
+]);
+
+/**
+ * The metered route of a request, or null: POST to one of the inference paths (the normalised path after the
+ * deployment). The runtime upper-cases a standard method (Fetch, "normalize a method"), so "POST" is exact.
+ */
+export function meteredRoute(method: string, path: string): MeteredRoute | null {
+  return method === "POST" ? (ROUTES.get(path) ?? null) : null;
+}
+
+export interface RequestReading {
+  /** The body has a top-level `"stream": true`. */
+  stream: boolean;
+  /** The request's own cap on output tokens (a positive safe integer; the largest of several), or null. */
+  maxTokens: number | null;
+  /** A rough count of the input's tokens, on the high side (BYTES_PER_TOKEN). */
+  inputEstimate: number;
+  /** The bytes to forward: the same bytes, or with include_usage turned on. */
+  body: Uint8Array;
+  /** keygate turned include_usage on: the response meter then hides from the client what the client did not ask for. */
+  injected: boolean;
+}
+
+/**
+ * English text is about 4 bytes per token, and a request body is text plus JSON punctuation and keys that the
+ * model never sees as tokens of the prompt, so bytes / 4 over-estimates the input: the safe side for a reservation
+ * against a budget, and for counting what the origin did not report.
+ */
+export const BYTES_PER_TOKEN = 4;
+
+const CAPS: Record<MeteredRoute, readonly string[]> = {
+  chat: ["max_tokens", "max_completion_tokens"],
+  completions: ["max_tokens", "max_completion_tokens"],
+  embeddings: [],
+  responses: ["max_output_tokens"],
+};
+
+const TOP_LEVEL = ["stream", "stream_options", "max_tokens", "max_completion_tokens", "max_output_tokens"];
+
+const LBRACE = 0x7b;
+const TRUE = new TextEncoder().encode("true");
+const decoder = new TextDecoder();
+
+/** @param options.inject whether to ask the origin for usage in a streamed chat or completion */
+export function readMeteredRequest(
+  route: MeteredRoute,
+  body: Uint8Array,
+  options: { inject: boolean },
+): RequestReading {
+  const inputEstimate = Math.ceil(body.byteLength / BYTES_PER_TOKEN);
+  const unread: RequestReading = { stream: false, maxTokens: null, inputEstimate, body, injected: false };
+  if (!isUtf8(body)) return unread;
+  const scanned = scanObject(body, TOP_LEVEL);
+  if (typeof scanned === "string") return unread;
+
+  // The last duplicate is the one Go's and Python's decoders keep.
+  const streamMember = scanned.members.findLast((member) => member.name === "stream");
+  const stream = streamMember !== undefined && isTrue(body, streamMember);
+  let maxTokens: number | null = null;
+  for (const member of scanned.members) {
+    if (!CAPS[route].includes(member.name)) continue;
+    const cap = positiveInteger(body.subarray(member.start, member.end));
+    if (cap !== null && (maxTokens === null || cap > maxTokens)) maxTokens = cap;
+  }
+  const reading: RequestReading = { stream, maxTokens, inputEstimate, body, injected: false };
+  if (!options.inject || !stream || (route !== "chat" && route !== "completions")) return reading;
+  const edits = includeUsage(body, scanned);
+  return edits.length === 0 ? reading : { ...reading, body: applyEdits(body, edits), injected: true };
+}
+
+/**
+ * The edits that make the origin include usage, or none when the client asked for it already, or when its
+ * `stream_options` is not an object (null, a string: the client's own choice, which the origin may refuse).
+ * "Asked" is read as the origins read duplicates (the last `stream_options`, its last `include_usage`); every
+ * `stream_options` object is then turned on, so any reading of the duplicates asks for usage.
+ */
+function includeUsage(body: Uint8Array, scanned: ScannedObject): Edit[] {
+  const options = scanned.members.filter((member) => member.name === "stream_options");
+  const last = options.at(-1);
+  if (last === undefined) {
+    const comma = scanned.empty ? "" : ",";
+    return [{ start: scanned.open, end: scanned.open, text: `"stream_options":{"include_usage":true}${comma}` }];
+  }
+  if (body[last.start] !== LBRACE) return [];
+  const asked = flags(body, last).members.at(-1);
+  if (asked !== undefined && isTrue(body, asked)) return [];
+
+  const edits: Edit[] = [];
+  for (const option of options) {
+    if (body[option.start] !== LBRACE) continue;
+    const inner = flags(body, option);
+    if (inner.members.length === 0) {
+      const comma = inner.empty ? "" : ",";
+      edits.push({ start: inner.open, end: inner.open, text: `"include_usage":true${comma}` });
+    }
+    for (const flag of inner.members) {
+      if (!isTrue(body, flag)) edits.push({ start: flag.start, end: flag.end, text: "true" });
+    }
+  }
+  return edits;
+}
+
+/** The include_usage members of a stream_options object, with offsets into the whole body. */
+function flags(body: Uint8Array, option: Member): ScannedObject {
+  // Already scanned as part of the body, so it is an object in strict JSON.
+  const inner = scanObject(body.subarray(option.start, option.end), ["include_usage"]) as ScannedObject;
+  const at = option.start;
+  return {
+    open: inner.open + at,
+    empty: inner.empty,
+    members: inner.members.map((m) => ({ ...m, keyStart: m.keyStart + at, start: m.start + at, end: m.end + at })),
+  };
+}
+
+/** The value is the literal `true` (not "true", not 1: what a client wrote, as strict decoders read it). */
+function isTrue(body: Uint8Array, member: Member): boolean {
+  return member.end - member.start === TRUE.length && TRUE.every((byte, k) => body[member.start + k] === byte);
+}
+
+/** A JSON number that is a positive safe integer (`100`, also `100.0` or `1e2`, as lenient origins read them). */
+function positiveInteger(value: Uint8Array): number | null {
+  // Longer than any safe integer needs: a 1 MB literal is not a cap, and is not parsed. The value is strict JSON.
+  if (value.length > 32) return null;
+  const n: unknown = JSON.parse(decoder.decode(value));
+  return typeof n === "number" && Number.isSafeInteger(n) && n > 0 ? n : null;
+}
