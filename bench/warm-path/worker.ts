@@ -53,8 +53,12 @@ async function stageTasks(batch: Batch): Promise<Record<string, Task>> {
         now: Date.now() }) },
     "stage: path": { about: "normalizeRestPath() and isPathAllowed() alone (part of the decision)",
       run: () => isPathAllowed(normalizeRestPath(target.rest)!, deployment.allowedPaths) },
-    "stage: usage": { about: "UsageRecorder.used() for the key (one batch per isolate per 5 s, in waitUntil)",
-      run: () => usage.used(env.DB, batch.ctx, config.usageFlushMs, key.id, Date.now()) },
+    "stage: usage": { about: "UsageRecorder.used() and ended() for the key (one batch per isolate per 5 s, in waitUntil)",
+      run: () => {
+        usage.used(key.id, Date.now());
+        usage.ended(env.DB, batch.ctx, config.usageFlushMs, { projectId: deployment.projectId, deployment: deployment.slug,
+          keyId: key.id, at: Date.now(), promptTokens: 10, completionTokens: 20, estimatedTokens: 0 });
+      } },
     "stage: upstream headers": { about: "a copy of the client's headers, filterUpstream() in place, x-request-id set",
       run: () => filterUpstream(new Headers(request.headers), deployment.originHeaders, REQUEST_ID) },
     "stage: forward": { about: "forwardToOrigin() on a fresh request, stub origin included, body read",

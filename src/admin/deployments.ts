@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import type { AppBindings } from "../env";
 import { ApiError } from "../errors";
 import { DEFAULT_ALLOWED_PATHS, validateAllowedPath } from "../authz/paths";
-import { MAX_TOKENS_PER_REQUEST } from "../metering/usage";
+import { MAX_REPORTED_TOKENS } from "../metering/usage";
 import { newId } from "../secrets/ids";
 import {
   deleteDeployment,
@@ -92,7 +92,7 @@ const Endpoints = z.strictObject({
 });
 const AllowedPaths = z.array(z.string().max(256)).max(64);
 const Model = z.string().min(1).max(256);
-const DefaultMaxTokens = z.number().int().min(1).max(MAX_TOKENS_PER_REQUEST);
+const DefaultMaxTokens = z.number().int().min(1).max(MAX_REPORTED_TOKENS);
 
 const CreateDeployment = z
   .strictObject({

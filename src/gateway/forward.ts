@@ -15,7 +15,8 @@ import { ASSERTION_HEADER } from "../origin";
 import { filterDownstream, filterUpstream } from "./headers";
 import { declaredLength, upstreamBody } from "./request-body";
 import type { MeteredRoute, RequestReading } from "../metering/request";
-import { meterResponse, type MeteredUsage } from "../metering/response";
+import { meterResponse } from "../metering/response";
+import { NOT_METERED, type MeteredUsage } from "../metering/usage";
 
 export interface ForwardOptions {
   /** The origin call: a parameter so tests can play the origin. */
@@ -49,7 +50,7 @@ export interface ForwardMetering {
   ended(usage: MeteredUsage): void;
 }
 
-const NO_USAGE: MeteredUsage = { promptTokens: 0, completionTokens: 0, estimatedTokens: 0, source: "none" };
+
 
 /**
  * @param restPath the normalised path after `/endpoint/{project}/{deployment}` (see normalizeRestPath), already
@@ -179,7 +180,7 @@ function meteredBody(
   reading: RequestReading | null,
 ): { body: ReadableStream<Uint8Array> | null; finish: () => void; rewritten: boolean } {
   if (method !== "POST" || upstream.body === null) {
-    metering.ended(NO_USAGE);
+    metering.ended(NOT_METERED);
     return { body: upstream.body, finish: () => undefined, rewritten: false };
   }
   const injected = reading?.injected ?? false;

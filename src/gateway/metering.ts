@@ -10,7 +10,7 @@ import type { BudgetRef, DeploymentRecord } from "../authz/types";
 import type { Env } from "../env";
 import { logLine } from "../log";
 import type { MeteredRoute, RequestReading } from "../metering/request";
-import type { MeteredUsage } from "../metering/response";
+import { NOT_METERED, type MeteredUsage } from "../metering/usage";
 import { admit, type Admission } from "./budget-gate";
 import type { UsageRecorder } from "./usage";
 
@@ -61,10 +61,10 @@ export class RequestMetering {
    * @throws ApiError `insufficient_quota`, StoreError (a budget counter failed)
    */
   async admit(method: string, reading: RequestReading | null, declaredBytes: number | null): Promise<void> {
-    const { env, ctx, usage, flushMs, keyId, budgets } = this.context;
+    const { env, usage, keyId, budgets } = this.context;
     if (budgets.length > 0) this.admission = await admit(env, budgets, this.reservation(method, reading, declaredBytes));
     this.admitted = true;
-    if (keyId !== null) usage.used(env.DB, ctx, flushMs, keyId, Date.now());
+    if (keyId !== null) usage.used(keyId, Date.now());
   }
 
   /** What a hard budget holds for the request until it is settled. */
@@ -88,7 +88,7 @@ export class RequestMetering {
         request_id: requestId,
         key_id: keyId,
         estimated: true,
-        ...(counted.reason === undefined ? {} : { reason: counted.reason }),
+        reason: counted.reason,
         estimated_tokens: counted.estimatedTokens,
       });
     }
@@ -113,8 +113,7 @@ export class RequestMetering {
       this.finish();
       return;
     }
-    this.ended(NOTHING);
+    this.ended(NOT_METERED);
   }
 }
 
-const NOTHING: MeteredUsage = { promptTokens: 0, completionTokens: 0, estimatedTokens: 0, source: "none" };

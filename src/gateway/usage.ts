@@ -1,6 +1,6 @@
 /**
  * Usage, counted in the isolate and written to D1 in coalesced batches, off the hot path (docs/usage.md):
- *   - per key: request_count and last_used_at, noted when a request is allowed;
+ *   - per key: request_count and last_used_at, noted when a request is admitted;
  *   - per project, UTC day, key and deployment: requests and tokens, noted when the answer has ended (a stream's
  *     usage is known only at its end).
  * Whatever is pending goes in ONE D1 batch (one transaction) per flush. A flush starts at once when the isolate has not
@@ -38,8 +38,13 @@ export class UsageRecorder {
   private scheduled = false;
   private lastFlushAt = Number.NEGATIVE_INFINITY;
 
-  /** A request with this key was allowed at `now`. */
-  used(db: D1Database, ctx: ExecutionContext, intervalMs: number, keyId: string, now: number): void {
+  /**
+   * A request with this key was admitted at `now`. Noted only: the write is scheduled when the request's answer ends
+   * (`ended`, which every admitted request reaches), so one request sets off one flush, not one for its start and
+   * another for its end. A long stream's use is therefore written at its end, or with any other request's counts
+   * the isolate writes meanwhile.
+   */
+  used(keyId: string, now: number): void {
     const use = this.keys.get(keyId);
     if (use) {
       use.count += 1;
@@ -47,7 +52,6 @@ export class UsageRecorder {
     } else {
       this.keys.set(keyId, { count: 1, lastUsedAt: now });
     }
-    this.schedule(db, ctx, intervalMs);
   }
 
   /** A request's answer has ended, with these tokens. */

@@ -35,7 +35,8 @@ describe("hard budgets", () => {
   it("a spent budget answers 429 insufficient_quota in OpenAI's shape, and the origin sees nothing", async () => {
     const f = await fixture();
     const { origin, calls } = openAiOrigin({ prompt_tokens: 40, completion_tokens: 60 });
-    const budget = await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: 150, period: "day" });
+    // Room for one reservation (input estimate + 20), then, with 100 spent, not for another.
+    const budget = await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: 110, period: "day" });
     expect((await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body: chatBody(20) })).status).toBe(200);
     expect(await budgetOf(f.project.slug, budget.id)).toMatchObject({ spent_tokens: 100, reserved_tokens: 0 });
     const denied = await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body: chatBody(20) });
