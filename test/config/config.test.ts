@@ -38,6 +38,7 @@ describe("parseConfig", () => {
       originTimeoutMs: DEFAULTS.originTimeoutMs,
       bodyTimeoutMs: DEFAULTS.bodyTimeoutMs,
       rateLimitPeriodS: DEFAULTS.rateLimitPeriodS,
+      usageFlushMs: DEFAULTS.usageFlushMs,
       privateHostname: null,
       endpointHostSuffix: null,
       assertionKeys: { signing: null, previous: null },
@@ -58,6 +59,7 @@ describe("parseConfig", () => {
       ORIGIN_TIMEOUT_MS: "2500",
       BODY_TIMEOUT_MS: "3000",
       KEY_RATE_LIMIT_PERIOD_S: "10",
+      USAGE_FLUSH_MS: "250",
       PRIVATE_HOSTNAME: "Private.Example.com",
       ENDPOINT_HOST_SUFFIX: "ai.example.com",
     });
@@ -72,6 +74,7 @@ describe("parseConfig", () => {
       originTimeoutMs: 2500,
       bodyTimeoutMs: 3000,
       rateLimitPeriodS: 10,
+      usageFlushMs: 250,
       privateHostname: "private.example.com",
       endpointHostSuffix: "ai.example.com",
       assertionKeys: { signing: null, previous: null },
@@ -87,6 +90,8 @@ describe("parseConfig", () => {
     ["MAX_BODY_BYTES", "0", "maxBodyBytes", DEFAULTS.maxBodyBytes],
     ["ORIGIN_TIMEOUT_MS", "2.5", "originTimeoutMs", DEFAULTS.originTimeoutMs],
     ["KEY_RATE_LIMIT_PERIOD_S", "30", "rateLimitPeriodS", DEFAULTS.rateLimitPeriodS],
+    // At most 10 s: last_used_at reflects a use within 10 s.
+    ["USAGE_FLUSH_MS", "10001", "usageFlushMs", DEFAULTS.usageFlushMs],
   ] as const)("a tuning value that does not parse (%s=%s) warns and uses the default", (name, raw, field, fallback) => {
     const { config, warnings } = parse({ [name]: raw });
     expect(config[field]).toBe(fallback);

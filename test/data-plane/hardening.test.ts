@@ -200,10 +200,12 @@ describe("a body that drips", () => {
     return { body, cancelled: () => cancelled };
   }
 
+  // Embeddings with no budget go to the origin unread; a chat body is read first, to ask a stream for its usage.
   it.each([
-    ["streamed to the origin", {}],
-    ["read for the model pin", { model: "pinned-model" }],
-  ])("is cut with 408 when %s, and the origin call is aborted", async (_, deploymentExtra) => {
+    ["streamed to the origin", {}, "/v1/embeddings"],
+    ["read for the model pin", { model: "pinned-model" }, "/v1/embeddings"],
+    ["read for metering", {}, "/v1/chat/completions"],
+  ])("is cut with 408 when %s, and the origin call is aborted", async (how, deploymentExtra, path) => {
     const f = await fixture(deploymentExtra);
     const env = withEnv({ BODY_TIMEOUT_MS: "300" });
     let originAborted: Promise<boolean> = Promise.resolve(false);
@@ -213,9 +215,9 @@ describe("a body that drips", () => {
       return new Response("{}");
     };
     const dripping = drip(100, 50);
-    const res = await call(`${f.path}/v1/chat/completions`, { method: "POST", token: f.key.key, body: dripping.body, origin, env });
+    const res = await call(`${f.path}${path}`, { method: "POST", token: f.key.key, body: dripping.body, origin, env });
     await expectError(res, 408, "request_timeout");
-    if ("model" in deploymentExtra) expect(dripping.cancelled()).toBe(true);
+    if (how !== "streamed to the origin") expect(dripping.cancelled()).toBe(true);
     else expect(await originAborted).toBe(true);
   });
 
