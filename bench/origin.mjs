@@ -2,7 +2,9 @@
  * The benchmark's stand-in origin: a deliberately small OpenAI-compatible server, so the origin's own cost is
  * fixed and tiny next to what is being measured.
  *   POST …/v1/chat/completions   fixed JSON (about 300 bytes); with `"stream": true` in the body, an SSE stream of
- *                                `chunks` events, the first at once, then one every `chunkMs` milliseconds
+ *                                `chunks` events, the first at once, then one every `chunkMs` milliseconds; with
+ *                                `stream_options.include_usage` too, as OpenAI does: `"usage":null` in every chunk
+ *                                and one more chunk, with no choices, carrying the usage
  *   GET  …/v1/models             fixed JSON
  * Paths are matched by their ending, so the pass-through worker may forward `/endpoint/p/d/v1/…` unchanged.
  *
@@ -19,9 +21,15 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const COMPLETION = JSON.stringify(JSON.parse(readFileSync(new URL("./lib/completion.json", import.meta.url), "utf8")));
 const MODELS = JSON.stringify({ object: "list", data: [{ id: "bench-model", object: "model", owned_by: "bench" }] });
 
-function chunkEvent(i) {
+function chunkEvent(i, includeUsage) {
   const chunk = { id: "chatcmpl-bench", object: "chat.completion.chunk", model: "bench-model",
-    choices: [{ index: 0, delta: { content: `token${i} ` }, finish_reason: null }] };
+    choices: [{ index: 0, delta: { content: `token${i} ` }, finish_reason: null }], ...(includeUsage ? { usage: null } : {}) };
+  return `data: ${JSON.stringify(chunk)}\n\n`;
+}
+
+function usageEvent(chunks) {
+  const chunk = { id: "chatcmpl-bench", object: "chat.completion.chunk", model: "bench-model", choices: [],
+    usage: { prompt_tokens: 12, completion_tokens: chunks, total_tokens: 12 + chunks } };
   return `data: ${JSON.stringify(chunk)}\n\n`;
 }
 
@@ -30,16 +38,16 @@ function sendJson(res, status, body) {
   res.end(body);
 }
 
-function stream(req, res, { chunks, chunkMs }) {
+function stream(req, res, { chunks, chunkMs, includeUsage }) {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   let i = 0;
   let timer;
   const next = () => {
     if (i < chunks) {
-      res.write(chunkEvent(i++));
+      res.write(chunkEvent(i++, includeUsage));
       timer = setTimeout(next, chunkMs);
     } else {
-      res.end("data: [DONE]\n\n");
+      res.end(`${includeUsage ? usageEvent(chunks) : ""}data: [DONE]\n\n`);
     }
   };
   res.on("close", () => clearTimeout(timer));
@@ -53,13 +61,14 @@ export function startOrigin({ host = "127.0.0.1", port = 0, chunks = 8, chunkMs 
     req.on("end", () => {
       const path = req.url.split("?")[0];
       if (req.method === "POST" && path.endsWith("/v1/chat/completions")) {
-        let wantsStream = false;
+        let body;
         try {
-          wantsStream = JSON.parse(Buffer.concat(parts).toString("utf8")).stream === true;
+          body = JSON.parse(Buffer.concat(parts).toString("utf8"));
         } catch {
           return sendJson(res, 400, '{"error":{"message":"bad json"}}');
         }
-        return wantsStream ? stream(req, res, { chunks, chunkMs }) : sendJson(res, 200, COMPLETION);
+        const includeUsage = body.stream_options?.include_usage === true;
+        return body.stream === true ? stream(req, res, { chunks, chunkMs, includeUsage }) : sendJson(res, 200, COMPLETION);
       }
       if (req.method === "GET" && path.endsWith("/v1/models")) return sendJson(res, 200, MODELS);
       sendJson(res, 404, '{"error":{"message":"not found"}}');

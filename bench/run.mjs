@@ -8,6 +8,8 @@
  *   --keys N         API keys seeded into D1 (default 10000)
  *   --targets A,B    only these targets, and the pass-through control (e.g. `warm,warm-signed` with many rounds, for
  *                    the cost of the signed assertion); results go to bench/out/results.partial.*, no goals
+ *   --baseline REF   also serve another commit's keygate (built in a temporary worktree) and measure its warm key in
+ *                    the same rounds: what a change costs a request it should not touch (issue 14: an unbudgeted key)
  *   --far-d1         the far-away D1 instead (bench/far-d1.mjs, its own options there): hot key, keys in use, cold key
  *   --warm-path      the in-process warm path instead (bench/warm-path.mjs, its own options there): ns per request and
  *                    per stage, and a CPU profile
@@ -18,7 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, release, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bundleKeygate, readWranglerConfig } from "./lib/build.mjs";
+import { atCommit, bundleKeygate, readWranglerConfig } from "./lib/build.mjs";
 import { chartPanels, renderChart } from "./lib/chart.mjs";
 import * as h2loadClient from "./lib/h2load.mjs";
 import * as nodeClient from "./lib/node-load.mjs";
@@ -41,6 +43,7 @@ const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(`--${name}`);
 const option = (name, fallback) => (argv.includes(`--${name}`) ? Number(argv[argv.indexOf(`--${name}`) + 1]) : fallback);
 const SMOKE = flag("smoke");
+const BASELINE = argv.includes("--baseline") ? argv[argv.indexOf("--baseline") + 1] : null;
 const ONLY = flag("targets") ? argv[argv.indexOf("--targets") + 1].split(",") : null;
 const CONFIG = {
   mode: SMOKE ? "smoke" : ONLY ? "partial" : "full",
@@ -56,6 +59,9 @@ const CONFIG = {
 // keygate's ASSERTION_SIGNING_KEY, made for this run: only the `signed` deployment uses it.
 const ASSERTION_KEY = JSON.stringify(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" }));
 
+/** keygate's Durable Object classes, bound as wrangler.toml binds them. */
+const BUDGET_COUNTERS = { BUDGETS: "BudgetCounter" };
+
 /** The load generator: h2load, or for a smoke on a machine without it, the Node client. */
 let load = h2loadClient;
 
@@ -68,6 +74,10 @@ const HTTP_TARGETS = [
     description: "valid key, AUTH_CACHE_LEASE_MS=60000 (decisions may come from the isolate cache)" },
   { id: "d1", label: "keygate, D1 every request", server: "d1", key: "known", expect: 200,
     description: "valid key, AUTH_CACHE_LEASE_MS=0: every decision read from D1" },
+  { id: "warm-budget", label: "keygate, warm, hard budget", server: "warm", key: "budgeted", expect: 200,
+    description: "as warm, with a key a hard token budget covers: a reservation in its BudgetCounter before forwarding, settled after" },
+  ...(BASELINE ? [{ id: "warm-baseline", label: `keygate at ${BASELINE}, warm`, server: "baseline", key: "known", expect: 200,
+    description: `the warm key on keygate as it was at ${BASELINE}, served the same way, in the same rounds` }] : []),
   { id: "warm-signed", label: "keygate, warm, signed", server: "warm", key: "known", deployment: "signed", expect: 200,
     description: "as warm, to a deployment with origin_assertion = 1: an ES256 Keygate-Assertion signed per request" },
   { id: "warm-app", label: "keygate, warm app key", server: "warm", key: "application", expect: 200,
@@ -82,7 +92,7 @@ const HTTP_TARGETS = [
 const STREAM_TARGETS = [
   { id: "stream-origin", label: "origin direct (SSE)", server: "origin" },
   { id: "stream-passthrough", label: "pass-through (SSE)", server: "passthrough" },
-  { id: "stream-keygate", label: "keygate warm key (SSE)", server: "warm" },
+  { id: "stream-keygate", label: "keygate warm key (SSE, usage injected)", server: "warm" },
 ];
 if (ONLY) {
   for (const list of [HTTP_TARGETS, STREAM_TARGETS]) {
@@ -157,6 +167,9 @@ async function startServers() {
   log("· bundling keygate with wrangler deploy --dry-run");
   const wrangler = readWranglerConfig(ROOT);
   const scriptPath = bundleKeygate(ROOT, join(SCRATCH, "keygate"));
+  const baselinePath = BASELINE
+    ? atCommit(ROOT, BASELINE, SCRATCH, (tree) => bundleKeygate(tree, join(SCRATCH, "baseline")))
+    : null;
 
   log("· starting the origin, the pass-through worker and two keygate instances (Miniflare, direct sockets)");
   const origin = await spawnOrigin({ chunks: CONFIG.stream.chunks, chunkMs: CONFIG.stream.chunk_interval_ms });
@@ -173,15 +186,19 @@ async function startServers() {
   const servers = {
     origin,
     passthrough: await serve("passthrough", { scriptPath: join(BENCH, "passthrough.js"), bindings: { ORIGIN: origin.url } }),
-    warm: await serve("keygate-warm", { scriptPath, d1: true, bindings: keygateBindings(CONFIG.auth_cache_lease_ms.warm) }),
-    d1: await serve("keygate-d1", { scriptPath, d1: true, bindings: keygateBindings(CONFIG.auth_cache_lease_ms.d1) }),
+    warm: await serve("keygate-warm", { scriptPath, d1: true, durableObjects: BUDGET_COUNTERS, bindings: keygateBindings(CONFIG.auth_cache_lease_ms.warm) }),
+    d1: await serve("keygate-d1", { scriptPath, d1: true, durableObjects: BUDGET_COUNTERS, bindings: keygateBindings(CONFIG.auth_cache_lease_ms.d1) }),
+    // The baseline commit may predate budgets: its bundle then exports no BudgetCounter, and none is bound.
+    ...(baselinePath ? { baseline: await serve("keygate-baseline", { scriptPath: baselinePath, d1: true,
+      durableObjects: readFileSync(baselinePath, "utf8").includes("BudgetCounter") ? BUDGET_COUNTERS : undefined,
+      bindings: keygateBindings(CONFIG.auth_cache_lease_ms.warm) }) } : {}),
   };
 
   log(`· seeding ${CONFIG.keys_seeded} keys into each keygate D1`);
   const seed = makeSeed({ keys: CONFIG.keys_seeded, pepper: PEPPER, originUrl: origin.url });
-  await applySeed(servers.warm.db, ROOT, seed);
-  await applySeed(servers.d1.db, ROOT, seed);
-  const keys = { known: seed.known, application: seed.application.secret, malformed: malformedSecret(), unknown: newSecret() };
+  for (const server of [servers.warm, servers.d1, servers.baseline]) if (server) await applySeed(server.db, ROOT, seed);
+  const keys = { known: seed.known, application: seed.application.secret, budgeted: seed.budget.secret, malformed: malformedSecret(),
+    unknown: newSecret() };
   return { servers, keys, wrangler, mf };
 }
 
@@ -291,6 +308,11 @@ async function main() {
   const goals = CONFIG.mode === "full" ? evaluateGoals(http, streams) : null;
   // The assertion's own cost: the signed target against the same request unsigned, round by round.
   const assertion = CONFIG.concurrencies.map((concurrency) => ({ concurrency, ...targetDelta(httpRuns, "warm-signed", "warm", concurrency) }));
+  // Issue 14: what a hard budget's reservation costs a request, and what budgets cost a request no budget covers.
+  const budget = CONFIG.concurrencies.map((concurrency) => ({ concurrency, ...targetDelta(httpRuns, "warm-budget", "warm", concurrency) }));
+  const unbudgeted = BASELINE
+    ? CONFIG.concurrencies.map((concurrency) => ({ concurrency, baseline: BASELINE, ...targetDelta(httpRuns, "warm", "warm-baseline", concurrency) }))
+    : null;
   const results = {
     date: new Date().toISOString(),
     mode: CONFIG.mode,
@@ -303,6 +325,8 @@ async function main() {
     http,
     streams,
     assertion,
+    budget,
+    unbudgeted,
     goals,
   };
   const prefix = CONFIG.mode === "full" ? join(BENCH, "results") : join(OUT, `results.${CONFIG.mode}`);
@@ -314,8 +338,11 @@ async function main() {
   const tables = { http, streams, goals, targets: [...HTTP_TARGETS, ...STREAM_TARGETS] };
   writeFileSync(join(OUT, `results${CONFIG.mode === "full" ? "" : `.${CONFIG.mode}`}.md`), formatMarkdown(tables)); // to refresh BENCHMARKS.md
   log(formatTables(tables));
-  log("\nthe signed assertion (warm-signed − warm, median over rounds)\n" + assertion.map((a) =>
+  const deltas = (title, list) => log(`\n${title}\n` + list.map((a) =>
     `  c${a.concurrency}: ${a.cpu_added_us_per_req ?? "–"} µs CPU, ${a.p50_added_ms ?? "–"} ms p50, ${a.rps_ratio ?? "–"}× rps`).join("\n"));
+  deltas("the signed assertion (warm-signed − warm, median over rounds)", assertion);
+  deltas("a hard budget's reservation (warm-budget − warm, median over rounds)", budget);
+  if (unbudgeted) deltas(`an unbudgeted key, against ${BASELINE} (warm − warm-baseline, median over rounds)`, unbudgeted);
   log(`\nwrote ${prefix}.json and ${prefix}.svg in ${results.duration_total_s} s`);
   if (failures.length) {
     log(`\n${failures.length} problem(s):\n` + failures.map((f) => `  ✗ ${f}`).join("\n"));

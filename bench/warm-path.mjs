@@ -17,7 +17,7 @@
  * A full run writes its figures into bench/results.json under `warm_path` (the rest of the file is kept), the profile
  * to bench/warm-path.cpuprofile (open it in Chrome DevTools or VS Code), and the tables to bench/out/warm-path.md.
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BENCH, commitOf, flag, option, OUT, publishMode, ROOT } from "./lib/args.mjs";
 import { atCommit, bundleKeygate, readWranglerConfig } from "./lib/build.mjs";
@@ -56,6 +56,10 @@ function bundle(scratch, ref) {
     mkdirSync(join(tree, "bench", "warm-path"), { recursive: true });
     for (const file of ["warm-path/harness.ts", "warm-path/baseline.ts", "lib/completion.json", "lib/chat-request.json"]) {
       cpSync(join(BENCH, file), join(tree, "bench", file));
+    }
+    // wrangler refuses to bundle an entry that does not export the Durable Object classes REF's wrangler.toml binds.
+    if (existsSync(join(tree, "src", "budgets", "counter.ts"))) {
+      appendFileSync(join(tree, "bench", "warm-path", "baseline.ts"), 'export { BudgetCounter } from "../../src/budgets/counter";\n');
     }
     return bundleKeygate(tree, join(scratch, "baseline"), "bench/warm-path/baseline.ts", { minify: false });
   });

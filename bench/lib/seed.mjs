@@ -2,7 +2,9 @@
  * Seeds a Miniflare D1 with the real migrations and rows written straight in SQL: one project, one deployment
  * pointing at the bench origin, and N API keys linked to it, one of which (`known`) the bench calls with; and an
  * application with one policy and one key (`application.secret`). A second deployment (`signedDeployment`) has the
- * same origin and `origin_assertion` on, and the known key linked: the same request, plus the signed assertion.
+ * same origin and `origin_assertion` on, and the known key linked: the same request, plus the signed assertion. The
+ * key of its own (`budget.secret`, apart from the N, so no other measurement meets it) is covered by a hard token
+ * budget far too large to run out: every request with it reserves in its BudgetCounter and settles after the answer.
  *
  * Secrets and hashes follow src/secrets/format.ts and src/secrets/hash.ts (prefix + 24 base62 + 6 base62 of
  * CRC-32; stored hash = hex HMAC-SHA-256 keyed by KEY_PEPPER, hash_version 1). The known key being accepted and
@@ -110,8 +112,10 @@ export function makeSeed({ keys, pepper, originUrl, project = "bench", deploymen
     rows.push({ id: newId("key"), secret, start: secret.slice(0, 12), hash: hashSecret(secret, pepper) });
   }
   const allowed = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/v1/models/*"];
+  const budgetSecret = newSecret();
+  const budget = { id: newId("bud"), keyId: newId("key"), secret: budgetSecret, hash: hashSecret(budgetSecret, pepper) };
   return { now, project, deployment, projectId, deploymentId, signedDeployment, signedDeploymentId, known, application, rows,
-    originUrl, allowedPaths: allowed };
+    budget, originUrl, allowedPaths: allowed };
 }
 
 const q = (v) => (v === null ? "NULL" : typeof v === "number" ? String(v) : `'${String(v).replaceAll("'", "''")}'`);
@@ -142,10 +146,23 @@ export async function applySeed(db, root, seed) {
       now].map(q)})`,
     `INSERT INTO api_key_deployments (key_id, deployment_id) VALUES (${[rows[0].id, seed.signedDeploymentId].map(q)})`,
     ...applicationStatements(seed),
+    ...budgetStatements(seed),
   ];
   await db.batch(statements.map((s) => db.prepare(s)));
   const count = await db.prepare("SELECT count(*) AS n FROM api_key_secrets").first("n");
-  if (count !== rows.length + 1) throw new Error(`seeded ${count} keys, expected ${rows.length + 1}`);
+  if (count !== rows.length + 2) throw new Error(`seeded ${count} keys, expected ${rows.length + 2}`);
+}
+
+/** The budgeted key, linked to the chat deployment, and its hard budget. */
+function budgetStatements({ now, projectId, deploymentId, budget }) {
+  return [
+    `INSERT INTO api_keys (id, project_id, name, start, all_deployments, conditions, created_at)
+       VALUES (${[budget.keyId, projectId, "bench budgeted key", budget.secret.slice(0, 12), 0, "{}", now].map(q)})`,
+    `INSERT INTO api_key_secrets (hash, hash_version, key_id, created_at) VALUES (${[budget.hash, 1, budget.keyId, now].map(q)})`,
+    `INSERT INTO api_key_deployments (key_id, deployment_id) VALUES (${[budget.keyId, deploymentId].map(q)})`,
+    `INSERT INTO budgets (id, project_id, subject_type, subject_id, limit_tokens, period, mode, created_at, updated_at)
+       VALUES (${[budget.id, projectId, "key", budget.keyId, 1e15, "total", "hard", now, now].map(q)})`,
+  ];
 }
 
 /** The application, its policy of three rules (the last one grants), and its key. */

@@ -58,12 +58,13 @@ export function cpuTimeUs(pid) {
 }
 
 /**
- * Starts one Worker. `d1: true` binds an empty local D1 database as DB. Returns its URL, the workerd pid, the
+ * Starts one Worker. `d1: true` binds an empty local D1 database as DB; `durableObjects` binds Durable Object classes
+ * the bundle exports (`{ BUDGETS: "BudgetCounter" }`), SQLite-backed as in wrangler.toml. Returns its URL, the workerd pid, the
  * D1 binding (for seeding from Node) and close(). Instances are started one at a time, so the workerd child that
  * appears during start-up is this instance's. `onLog` sees every line the Worker writes (the soak checks them all).
  */
 export async function serveWorker(Miniflare, convert, { name, scriptPath, modules, modulesRoot, compatibilityDate,
-  compatibilityFlags, bindings, d1 = false, logDir, onLog, inspect = false, serviceBindings }) {
+  compatibilityFlags, bindings, d1 = false, durableObjects, logDir, onLog, inspect = false, serviceBindings }) {
   const before = workerdChildren();
   // The Worker's console output: counted, and the last lines kept for bench/out/logs/<name>.log. Writing every
   // line to disk would add a syscall per request to this process, which already pays for Miniflare reading and
@@ -79,6 +80,8 @@ export async function serveWorker(Miniflare, convert, { name, scriptPath, module
     bindings,
     ...(serviceBindings ? { serviceBindings } : {}),
     ...(d1 ? { d1Databases: { DB: `bench-${name}` } } : {}),
+    ...(durableObjects ? { durableObjects: Object.fromEntries(Object.entries(durableObjects)
+      .map(([binding, className]) => [binding, { className, useSQLite: true }])) } : {}),
     host: "127.0.0.1",
     port: 0,
     logRequests: false,

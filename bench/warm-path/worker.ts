@@ -79,4 +79,7 @@ async function stageTasks(batch: Batch): Promise<Record<string, Task>> {
   };
 }
 
+// wrangler bundles this entry with keygate's wrangler.toml, which binds the BudgetCounter class: it must be exported.
+export { BudgetCounter } from "../../src/budgets/counter";
+
 export default benchWorker(async (batch) => ({ ...wholeTasks(batch), ...ownRequestTasks(batch), ...(await stageTasks(batch)) }));
