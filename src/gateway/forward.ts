@@ -15,7 +15,7 @@ import { ASSERTION_HEADER } from "../origin";
 import { filterDownstream, filterUpstream } from "./headers";
 import { declaredLength, upstreamBody } from "./request-body";
 import type { MeteredRoute, RequestReading } from "../metering/request";
-import { meterResponse } from "../metering/response";
+import { meterResponse, meterWhole, readsWhole } from "../metering/response";
 import { NOT_METERED, type MeteredUsage } from "../metering/usage";
 
 export interface ForwardOptions {
@@ -152,7 +152,7 @@ export async function forwardToOrigin(
   // The origin's body stream itself (or, metered, the meter's reading of it as it passes): never buffered, so SSE
   // reaches the client event by event. Status, status text and headers are copied by the constructor (the origin's
   // own headers cannot be changed), then filtered in place.
-  const answer = metering === undefined ? null : meteredBody(upstream, request.method, metering, body.reading);
+  const answer = metering === undefined ? null : await meteredBody(upstream, request.method, metering, body.reading);
   if (answer !== null) meterFinish = answer.finish;
   const response = new Response(answer === null ? upstream.body : answer.body, upstream);
   const headers = response.headers;
@@ -173,22 +173,31 @@ export async function forwardToOrigin(
  * method's answer holds none, and is ended at once). A path keygate does not know is read as a chat answer would be,
  * so a budget still counts what such a route reports, or an estimate.
  */
-function meteredBody(
+async function meteredBody(
   upstream: Response,
   method: string,
   metering: ForwardMetering,
   reading: RequestReading | null,
-): { body: ReadableStream<Uint8Array> | null; finish: () => void; rewritten: boolean } {
+): Promise<{ body: BodyInit | null; finish: () => void; rewritten: boolean }> {
   if (method !== "POST" || upstream.body === null) {
     metering.ended(NOT_METERED);
     return { body: upstream.body, finish: () => undefined, rewritten: false };
   }
+  const route = metering.route ?? "chat";
+  const inputEstimate = reading?.inputEstimate ?? 0;
+  const contentType = upstream.headers.get("content-type");
+  if (readsWhole(upstream.status, contentType, upstream.headers.get("content-length"))) {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await upstream.arrayBuffer());
+    } catch (err) {
+      throw new ApiError("origin_unreachable", undefined, null, { cause: err });
+    }
+    metering.ended(meterWhole(bytes, { route, inputEstimate }));
+    return { body: bytes, finish: () => undefined, rewritten: false };
+  }
   const injected = reading?.injected ?? false;
-  const meter = meterResponse(upstream.body, upstream.headers.get("content-type"), upstream.status, {
-    route: metering.route ?? "chat",
-    injected,
-    inputEstimate: reading?.inputEstimate ?? 0,
-  });
+  const meter = meterResponse(upstream.body, contentType, upstream.status, { route, injected, inputEstimate });
   void meter.done.then((usage) => metering.ended(usage));
   return { body: meter.body, finish: meter.finish, rewritten: injected };
 }

@@ -154,7 +154,9 @@ export async function handleEndpoint(
     },
     meteredRoute(request.method, decision.path),
   );
-  ctx.waitUntil(metering.finished);
+  // Settling a budget after the answer must outlive it; an unbudgeted request's end only notes usage in memory (whose
+  // write has a waitUntil of its own), so it costs no waitUntil here.
+  if (metering.budgeted) ctx.waitUntil(metering.finished);
   outcome.decision = "allow";
   try {
     return await forwardToOrigin(request, decision.deployment, decision.path, {

@@ -44,6 +44,11 @@ export class RequestMetering {
     this.finished = new Promise((resolve) => (this.finish = resolve));
   }
 
+  /** Whether budgets cover the request: then its end settles them, after the answer. */
+  get budgeted(): boolean {
+    return this.context.budgets.length > 0;
+  }
+
   /** Whether the body must be read before forwarding: to ask for stream usage, or to know what a budget reserves. */
   get inspect(): boolean {
     if (this.route === null) return false;

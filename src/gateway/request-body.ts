@@ -41,7 +41,7 @@ export async function upstreamBody(request: Request, options: BodyOptions): Prom
   if (options.model !== null) {
     // The Content-Type label does not matter: origins parse bodies by their own rules (model-pin.ts).
     if (!isIdentityEncoded(request.headers)) throw modelPinned("is compressed (Content-Encoding), so it cannot be checked");
-    const bytes = await readBounded(request, options.maxBodyBytes, options.bodyTimeoutMs);
+    const bytes = await readWhole(request, declared, options.maxBodyBytes, options.bodyTimeoutMs);
     const pinned = pinModel(bytes, options.model);
     if (!pinned.ok) throw modelPinned(pinned.problem);
     // Checked as strict UTF-8 JSON, so labelled as exactly that: another label (`charset=utf-7`, a form type)
@@ -54,7 +54,7 @@ export async function upstreamBody(request: Request, options: BodyOptions): Prom
 
   // A compressed body is forwarded unread: its usage is still counted from the answer, only not asked for.
   if (inspect !== null && isIdentityEncoded(request.headers)) {
-    const bytes = await readBounded(request, options.maxBodyBytes, options.bodyTimeoutMs);
+    const bytes = await readWhole(request, declared, options.maxBodyBytes, options.bodyTimeoutMs);
     const reading = readMeteredRequest(inspect.route, bytes, { inject: inspect.inject });
     return { stream: reading.body, length: reading.body.byteLength, arrived: null, contentType: null, reading };
   }
@@ -92,7 +92,39 @@ function isIdentityEncoded(headers: Headers): boolean {
   return encoding === undefined || encoding === "" || encoding === "identity";
 }
 
-/** The whole body, at most `maxBodyBytes` of it, within `timeoutMs`. */
+/**
+ * The whole body, at most `maxBodyBytes` of it, within `timeoutMs`. A body of declared length (already checked against
+ * the limit, and delivered by HTTP framing at exactly that length) is read by the runtime in one call: reading it
+ * chunk by chunk in JavaScript measured about 100 µs of CPU per request under load, for a chat body of a few hundred
+ * bytes.
+ */
+async function readWhole(request: Request, declared: number | null, maxBodyBytes: number, timeoutMs: number): Promise<Uint8Array> {
+  if (declared === null) return readBounded(request, maxBodyBytes, timeoutMs);
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ApiError("request_timeout")), timeoutMs);
+  });
+  const read = request.arrayBuffer();
+  try {
+    return new Uint8Array(await Promise.race([read, deadline]));
+  } catch (err) {
+    // The read goes on without a reader: cancel what is left of the body (a dripping client's, say).
+    read.catch(() => undefined);
+    await request.body?.cancel().catch(() => undefined);
+    throw unreadable(request, err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Why a body could not be read, in the contract's words: the deadline, the client hanging up, or anything else. */
+function unreadable(request: Request, err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (request.signal.aborted) return new ApiError("origin_unreachable", "The client closed the request.", null, { cause: err });
+  return new ApiError("invalid_request", "The request body could not be read.", null, { cause: err });
+}
+
+/** A body of unknown length, chunk by chunk: at most `maxBodyBytes` of it, within `timeoutMs`. */
 async function readBounded(request: Request, maxBodyBytes: number, timeoutMs: number): Promise<Uint8Array> {
   const reader = (request.body as ReadableStream<Uint8Array>).getReader();
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -107,9 +139,7 @@ async function readBounded(request: Request, maxBodyBytes: number, timeoutMs: nu
       try {
         chunk = await Promise.race([reader.read(), deadline]);
       } catch (err) {
-        if (err instanceof ApiError) throw err;
-        if (request.signal.aborted) throw new ApiError("origin_unreachable", "The client closed the request.", null, { cause: err });
-        throw new ApiError("invalid_request", "The request body could not be read.", null, { cause: err });
+        throw unreadable(request, err);
       }
       if (chunk.done) break;
       total += chunk.value.byteLength;

@@ -89,6 +89,26 @@ export function meterResponse(
   return { body: meter.readable, done, finish: () => finish(true) };
 }
 
+/**
+ * The largest JSON answer read whole (by the runtime, in one call) rather than through the meter's stream: a
+ * TransformStream in the answer's path measured about 150 µs of CPU per request under load, and an answer this
+ * small arrives in one piece anyway. Its usage is read from the same tail a stream's would be.
+ */
+export const WHOLE_ANSWER_BYTES = 64 * 1024;
+
+/** Whether an answer is read whole: a 2xx JSON answer (not a stream) of declared length up to WHOLE_ANSWER_BYTES. */
+export function readsWhole(status: number, contentType: string | null, contentLength: string | null): boolean {
+  if (status < 200 || status > 299 || isEventStream(contentType) || contentLength === null || !/^\d{1,6}$/.test(contentLength)) return false;
+  return Number(contentLength) <= WHOLE_ANSWER_BYTES;
+}
+
+/** What an answer read whole used (see readsWhole). */
+export function meterWhole(bytes: Uint8Array, options: Omit<MeterOptions, "injected">): MeteredUsage {
+  const scanner = new JsonTailScanner(options.route);
+  scanner.push(bytes);
+  return counted(scanner, options.inputEstimate, false);
+}
+
 function counted(scanner: BodyScanner, inputEstimate: number, cut: boolean): MeteredUsage {
   const usage = scanner.usage();
   if (usage !== null && usage !== "malformed") return reported(usage);
