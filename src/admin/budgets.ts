@@ -13,7 +13,7 @@ import * as z from "zod";
 import type { Context } from "hono";
 import type { AppBindings, Env } from "../env";
 import { ApiError } from "../errors";
-import { BUDGET_MODES, type BudgetState } from "../budgets/budget";
+import { BUDGET_MODES, type BudgetConfig, type BudgetState } from "../budgets/budget";
 import { BUDGET_PERIODS } from "../budgets/period";
 import { counterCall, counterOf } from "../budgets/counters";
 import { logLine } from "../log";
@@ -85,10 +85,12 @@ function budgetView(row: BudgetRow, project: ProjectRow, state: BudgetState): z.
   };
 }
 
-const configOf = (row: Pick<BudgetRow, "limit_tokens" | "mode" | "period">) => ({
+/** The counter's configuration from the row; its version is the row's updated_at, so the newest write wins. */
+const configOf = (row: Pick<BudgetRow, "limit_tokens" | "mode" | "period" | "updated_at">): BudgetConfig => ({
   limitTokens: row.limit_tokens,
   mode: row.mode,
   period: row.period,
+  version: Date.parse(row.updated_at),
 });
 
 /** The counter's state; one that lost its configuration is configured again from the row (D1 says what it is). */

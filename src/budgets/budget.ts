@@ -14,6 +14,11 @@ export interface BudgetConfig {
   limitTokens: number;
   mode: BudgetMode;
   period: BudgetPeriod;
+  /**
+   * When the definition was written (epoch ms of the D1 row's updated_at): a counter keeps the newest it was given,
+   * so two PATCHes whose configure calls arrive out of order leave the later one in force, as in D1.
+   */
+  version: number;
 }
 
 export interface BudgetState {
@@ -41,17 +46,17 @@ export function checkTokens(value: unknown, what = "tokens"): number {
 
 export function checkConfig(config: unknown): BudgetConfig {
   if (typeof config !== "object" || config === null) throw new TypeError("a budget config must be an object");
-  const { limitTokens, mode, period } = config as Record<string, unknown>;
+  const { limitTokens, mode, period, version } = config as Record<string, unknown>;
   if (!BUDGET_MODES.includes(mode as BudgetMode)) throw new TypeError("mode must be hard or soft");
   if (!BUDGET_PERIODS.includes(period as BudgetPeriod)) throw new TypeError("period must be day, month or total");
   const checked = checkTokens(limitTokens, "limitTokens");
-  return { limitTokens: checked, mode: mode as BudgetMode, period: period as BudgetPeriod };
+  return { limitTokens: checked, mode: mode as BudgetMode, period: period as BudgetPeriod, version: checkTokens(version, "version") };
 }
 
-/** A reservation's key: the caller's id for one forwarded request. */
-export function checkRequestId(value: unknown): string {
+/** A reservation's key: one per admitted request, made by the caller (never the client's request id). */
+export function checkReservationId(value: unknown): string {
   if (typeof value !== "string" || value.length === 0 || value.length > 256) {
-    throw new TypeError("requestId must be a string of 1 to 256 characters");
+    throw new TypeError("a reservation id must be a string of 1 to 256 characters");
   }
   return value;
 }

@@ -9,7 +9,10 @@
  * therefore run one after another, each seeing the reservations of the ones before it.
  *
  * Tables (private to the object; created in the constructor):
- * - budget: at most one row, the configuration and the spend of the current period.
+ * - budget: at most one row, the configuration (with the version it came with) and the spend of the current period.
+ * - removed: one row once the budget is deleted, a tombstone: the object then covers nothing and never takes a
+ *   configuration again (budget ids are never reused), so a request decided from a record read before the delete
+ *   cannot bring the budget back with its spend at zero.
  * - reservations: hard reservations not yet settled (charged = 0), and for a day those the alarm charged in full
  *   (charged = 1), so a late settle can still correct the full charge.
  *
@@ -20,7 +23,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import {
   checkConfig,
-  checkRequestId,
+  checkReservationId,
   checkTokens,
   type Admission,
   type BudgetConfig,
@@ -54,6 +57,7 @@ const NO_BUDGET: BudgetState = {
 };
 
 interface BudgetRow extends Record<string, SqlStorageValue> {
+  version: number;
   limit_tokens: number;
   mode: BudgetMode;
   period: BudgetPeriod;
@@ -74,18 +78,25 @@ export class BudgetCounter extends DurableObject<Env> {
     ctx.blockConcurrencyWhile(async () => this.#createTables());
   }
 
-  /** Creates the budget or changes it. Spend is kept when the limit or the mode changes; a new period starts over. */
+  /**
+   * Creates the budget or changes it, unless it holds a newer version already or was removed. Spend is kept when the
+   * limit or the mode changes; a new period starts over.
+   */
   configure(config: BudgetConfig): BudgetState {
+    const checked = checkConfig(config);
     const now = Date.now();
-    this.#write(checkConfig(config), now);
+    if (this.#removed()) return { ...NO_BUDGET };
+    const current = this.#budget(now);
+    if (current === null || current.version <= checked.version) this.#write(checked, now);
     return this.#stateAt(now);
   }
 
-  /** The budget is gone: storage and alarm. A reservation settled afterwards charges nothing. */
+  /** The budget is gone, for good: storage and alarm, then the tombstone. A settle afterwards charges nothing. */
   async remove(): Promise<void> {
     await this.ctx.storage.deleteAll();
     // The object lives on after deleteAll, with no tables: recreate them at once, so the next call finds them.
     this.#createTables();
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO removed (id) VALUES (1)");
     // From compatibility date 2026-02-24 deleteAll removes the alarm too; said again so it holds at any date.
     await this.ctx.storage.deleteAlarm();
   }
@@ -95,24 +106,27 @@ export class BudgetCounter extends DurableObject<Env> {
   }
 
   /**
-   * May a request that could use `tokens` go ahead? hard: only if it fits beside what is spent and reserved, and then
-   * it is reserved. soft: while anything is left (the request may end past the limit). An object without a budget
-   * (never configured, or its configure was lost) takes `fallback`, what the caller's database says the budget is.
+   * May a request that could use `tokens` go ahead? hard: only if the budget is not spent and the tokens fit beside
+   * what is spent and reserved, and then they are reserved. soft: while anything is left (the request may end past
+   * the limit). An object without a budget (its configure was lost) takes `fallback`, what the caller's database says
+   * the budget is; a removed one covers nothing and admits without counting.
    */
-  async admit(requestId: string, tokens: number, fallback: BudgetConfig): Promise<Admission> {
-    const id = checkRequestId(requestId);
+  async admit(reservationId: string, tokens: number, fallback: BudgetConfig): Promise<Admission> {
+    const id = checkReservationId(reservationId);
     const amount = checkTokens(tokens);
     const config = checkConfig(fallback);
+    if (this.#removed()) return { ok: true };
     const now = Date.now();
     const budget = this.#budget(now) ?? this.#write(config, now);
     if (budget.mode === "soft") {
       return budget.spent < budget.limit_tokens ? { ok: true } : { ok: false, state: this.#stateOf(budget) };
     }
-    const fits = budget.spent + this.#reserved() + amount <= budget.limit_tokens;
+    // `spent < limit` too: a request that reserves nothing (a GET) is refused by a spent budget like any other.
+    const fits = budget.spent < budget.limit_tokens && budget.spent + this.#reserved() + amount <= budget.limit_tokens;
     if (!fits) return { ok: false, state: this.#stateOf(budget) };
-    if (this.#reservation(id) !== null) throw new Error("a reservation with this requestId already exists");
+    if (this.#reservation(id) !== null) throw new Error("a reservation with this id already exists");
     this.ctx.storage.sql.exec(
-      "INSERT INTO reservations (request_id, tokens, expires_at, charged) VALUES (?, ?, ?, 0)",
+      "INSERT INTO reservations (reservation_id, tokens, expires_at, charged) VALUES (?, ?, ?, 0)",
       id,
       amount,
       now + RESERVATION_TTL_MS,
@@ -128,8 +142,8 @@ export class BudgetCounter extends DurableObject<Env> {
    * The real count of a request that ended, charged to the period it ends in. Tokens reserved in an earlier period
    * held capacity until now and are charged now, not then: simple, and never less than was used.
    */
-  settle(requestId: string, tokens: number): void {
-    const id = checkRequestId(requestId);
+  settle(reservationId: string, tokens: number): void {
+    const id = checkReservationId(reservationId);
     const amount = checkTokens(tokens);
     const budget = this.#budget(Date.now());
     if (budget === null) return; // removed: there is no budget left to charge
@@ -141,7 +155,7 @@ export class BudgetCounter extends DurableObject<Env> {
       const extra = amount - reservation.tokens;
       charge = reservation.charged_period_start === budget.period_start ? extra : Math.max(0, extra);
     }
-    if (reservation !== null) this.ctx.storage.sql.exec("DELETE FROM reservations WHERE request_id = ?", id);
+    if (reservation !== null) this.ctx.storage.sql.exec("DELETE FROM reservations WHERE reservation_id = ?", id);
     this.#setSpent(budget.spent + charge);
   }
 
@@ -172,14 +186,16 @@ export class BudgetCounter extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     sql.exec(`CREATE TABLE IF NOT EXISTS budget (
       id INTEGER PRIMARY KEY CHECK (id = 1),
+      version INTEGER NOT NULL,
       limit_tokens INTEGER NOT NULL,
       mode TEXT NOT NULL,
       period TEXT NOT NULL,
       period_start INTEGER NOT NULL,
       spent INTEGER NOT NULL
     )`);
+    sql.exec("CREATE TABLE IF NOT EXISTS removed (id INTEGER PRIMARY KEY CHECK (id = 1))");
     sql.exec(`CREATE TABLE IF NOT EXISTS reservations (
-      request_id TEXT PRIMARY KEY,
+      reservation_id TEXT PRIMARY KEY,
       tokens INTEGER NOT NULL,
       expires_at INTEGER NOT NULL,
       charged INTEGER NOT NULL DEFAULT 0,
@@ -201,10 +217,15 @@ export class BudgetCounter extends DurableObject<Env> {
     return budget;
   }
 
+  #removed(): boolean {
+    return this.ctx.storage.sql.exec("SELECT 1 FROM removed").toArray().length > 0;
+  }
+
   #write(config: BudgetConfig, now: number): BudgetRow {
     const current = this.#budget(now);
     const samePeriod = current !== null && current.period === config.period;
     const row: BudgetRow = {
+      version: config.version,
       limit_tokens: config.limitTokens,
       mode: config.mode,
       period: config.period,
@@ -212,7 +233,8 @@ export class BudgetCounter extends DurableObject<Env> {
       spent: samePeriod ? current.spent : 0,
     };
     this.ctx.storage.sql.exec(
-      "INSERT OR REPLACE INTO budget (id, limit_tokens, mode, period, period_start, spent) VALUES (1, ?, ?, ?, ?, ?)",
+      "INSERT OR REPLACE INTO budget (id, version, limit_tokens, mode, period, period_start, spent) VALUES (1, ?, ?, ?, ?, ?, ?)",
+      row.version,
       row.limit_tokens,
       row.mode,
       row.period,
@@ -234,11 +256,11 @@ export class BudgetCounter extends DurableObject<Env> {
       .one().n;
   }
 
-  #reservation(requestId: string): ReservationRow | null {
+  #reservation(reservationId: string): ReservationRow | null {
     const rows = this.ctx.storage.sql
       .exec<ReservationRow>(
-        "SELECT tokens, charged, charged_period_start FROM reservations WHERE request_id = ?",
-        requestId,
+        "SELECT tokens, charged, charged_period_start FROM reservations WHERE reservation_id = ?",
+        reservationId,
       )
       .toArray();
     return rows[0] ?? null;

@@ -25,8 +25,8 @@ export async function admit(env: Env, budgets: readonly BudgetRef[], tokens: num
   const reservationId = crypto.randomUUID();
   const answers = await Promise.allSettled(
     budgets.map(async (budget) => {
-      const { id, limitTokens, mode, period } = budget;
-      const admitted = await counterCall(async () => (await counterOf(env, id).admit(reservationId, tokens, { limitTokens, mode, period })).ok, "admit");
+      const { id, ...config } = budget;
+      const admitted = await counterCall(async () => (await counterOf(env, id).admit(reservationId, tokens, config)).ok, "admit");
       return { budget, admitted };
     }),
   );

@@ -13,6 +13,7 @@
 import { compileConditions } from "../authz/conditions";
 import { isPermissionSet, type PermissionSet } from "../authz/permission-sets";
 import type { BudgetRef, Conditions, DeploymentRecord, KeyRecord, RuleRecord } from "../authz/types";
+import { checkConfig } from "../budgets/budget";
 import { toMillis } from "../time";
 import { all, first } from "./db";
 import { StoreError, storeErrorOf } from "./errors";
@@ -75,8 +76,8 @@ const RULES = `(SELECT json_group_array(json_array(r.policy_id, r.position, r.pe
     JOIN applications a ON a.id = p.application_id AND a.project_id = k.project_id
     WHERE p.application_id = k.application_id)`;
 
-/** Budgets as `[[id, limit_tokens, mode, period], …]`; `subjects` selects which (b is the budget). */
-const budgets = (subjects: string) => `(SELECT json_group_array(json_array(b.id, b.limit_tokens, b.mode, b.period))
+/** Budgets as `[[id, limit_tokens, mode, period, updated_at], …]`; `subjects` selects which (b is the budget). */
+const budgets = (subjects: string) => `(SELECT json_group_array(json_array(b.id, b.limit_tokens, b.mode, b.period, b.updated_at))
     FROM budgets b WHERE ${subjects})`;
 
 /** The statement, with the key found by `keyJoin` (which binds ?3 and must alias the key `k`, its secret `s`). */
@@ -186,15 +187,16 @@ function keyOf(row: AuthRow): KeyRecord | null {
   };
 }
 
-/** Stored budgets; one that does not read as a budget is a corrupt row (fail closed: the read is a StoreError). */
+/**
+ * Stored budgets, checked as their counters check them (checkConfig throws on one that does not read as a budget: a
+ * corrupt row, so the read is a StoreError and nothing is allowed on it). The version is the row's updated_at.
+ */
 function budgetsOf(json: string | null): BudgetRef[] {
-  const stored = JSON.parse(json ?? "[]") as [string, number, string, string][];
-  return stored.map(([id, limitTokens, mode, period]) => {
-    if (!Number.isSafeInteger(limitTokens) || limitTokens < 0) throw new Error("stored budget limit is not a count");
-    if (mode !== "hard" && mode !== "soft") throw new Error("stored budget mode is not known");
-    if (period !== "day" && period !== "month" && period !== "total") throw new Error("stored budget period is not known");
-    return { id, limitTokens, mode, period };
-  });
+  const stored = JSON.parse(json ?? "[]") as [string, unknown, unknown, unknown, string][];
+  return stored.map(([id, limitTokens, mode, period, updatedAt]) => ({
+    id,
+    ...checkConfig({ limitTokens, mode, period, version: toMillis(updatedAt) }),
+  }));
 }
 
 type StoredRule = [string, number, string, number, Conditions, string[]];

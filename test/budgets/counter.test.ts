@@ -9,7 +9,7 @@ import type { BudgetConfig, BudgetCounter } from "../../src/budgets/counter";
 import { CHARGED_KEPT_MS, RESERVATION_TTL_MS } from "../../src/budgets/counter";
 import { periodStart, resetsAt } from "../../src/budgets/period";
 
-const HARD_TOTAL: BudgetConfig = { limitTokens: 1_000, mode: "hard", period: "total" };
+const HARD_TOTAL: BudgetConfig = { limitTokens: 1_000, mode: "hard", period: "total", version: 1 };
 
 function newBudget() {
   return env.BUDGETS.getByName(crypto.randomUUID());
@@ -46,7 +46,7 @@ describe("configure and state", () => {
 
   it.each(["day", "month", "total"] as const)("a %s budget starts empty and shows when it resets", async (period) => {
     const before = Date.now();
-    const state = await newBudget().configure({ limitTokens: 500, mode: "soft", period });
+    const state = await newBudget().configure({ limitTokens: 500, mode: "soft", period, version: 1 });
     expect(state).toEqual({
       configured: true,
       limitTokens: 500,
@@ -60,33 +60,47 @@ describe("configure and state", () => {
   });
 
   it("keeps the spend when the limit or the mode changes, and starts over when the period does", async () => {
-    const stub = await configured({ limitTokens: 1_000, mode: "hard", period: "month" });
+    const stub = await configured({ limitTokens: 1_000, mode: "hard", period: "month", version: 1 });
     await stub.settle("r1", 400);
-    expect(await stub.configure({ limitTokens: 2_000, mode: "soft", period: "month" })).toMatchObject({
+    expect(await stub.configure({ limitTokens: 2_000, mode: "soft", period: "month", version: 1 })).toMatchObject({
       limitTokens: 2_000,
       mode: "soft",
       spentTokens: 400,
     });
-    const state = await stub.configure({ limitTokens: 2_000, mode: "soft", period: "day" });
+    const state = await stub.configure({ limitTokens: 2_000, mode: "soft", period: "day", version: 1 });
     expect(state).toMatchObject({ period: "day", spentTokens: 0, resetsAt: iso(resetsAt(Date.now(), "day")) });
   });
 
-  it("remove() leaves no budget, no reservation and no alarm; the fallback configures it again", async () => {
+  it("remove() leaves no budget, no reservation and no alarm, for good: nothing brings it back", async () => {
     const stub = await configured(HARD_TOTAL);
     expect(await stub.admit("r1", 100, HARD_TOTAL)).toEqual({ ok: true });
     await stub.remove();
     expect(await stub.state()).toMatchObject({ configured: false, reservedTokens: 0 });
     expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).toBeNull();
     await stub.settle("r1", 100); // in flight when the budget went: charges nothing
-    expect(await stub.admit("r2", 10, { limitTokens: 50, mode: "hard", period: "total" })).toEqual({ ok: true });
+    // A request decided from a record read before the delete: admitted, counted nowhere; the budget stays gone.
+    expect(await stub.admit("r2", 10, { limitTokens: 50, mode: "hard", period: "total", version: 1 })).toEqual({ ok: true });
+    expect(await stub.configure({ ...HARD_TOTAL, version: 2 })).toMatchObject({ configured: false });
+    expect(await stub.state()).toMatchObject({ configured: false, spentTokens: 0, reservedTokens: 0 });
+  });
+
+  it("an object whose configuration was lost takes the caller's fallback", async () => {
+    const stub = newBudget();
+    expect(await stub.admit("r1", 10, { limitTokens: 50, mode: "hard", period: "total", version: 1 })).toEqual({ ok: true });
     expect(await stub.state()).toMatchObject({ configured: true, limitTokens: 50, spentTokens: 0, reservedTokens: 10 });
+  });
+
+  it("keeps the newest configuration it was given, whatever order they arrive in", async () => {
+    const stub = await configured({ ...HARD_TOTAL, limitTokens: 100, version: 20 });
+    expect(await stub.configure({ ...HARD_TOTAL, limitTokens: 300, version: 10 })).toMatchObject({ limitTokens: 100 });
+    expect(await stub.configure({ ...HARD_TOTAL, limitTokens: 200, version: 30 })).toMatchObject({ limitTokens: 200 });
   });
 });
 
 describe("hard budgets", () => {
   it("of N concurrent admits, when N−1 fit, exactly one is refused", async () => {
     const n = 25;
-    const stub = await configured({ limitTokens: (n - 1) * 100, mode: "hard", period: "day" });
+    const stub = await configured({ limitTokens: (n - 1) * 100, mode: "hard", period: "day", version: 1 });
     const results = await Promise.all(Array.from({ length: n }, (_, i) => stub.admit(`r${i}`, 100, HARD_TOTAL)));
     const refused = results.filter((result) => !result.ok);
     expect(refused).toHaveLength(1);
@@ -108,13 +122,18 @@ describe("hard budgets", () => {
     expect(await stub.admit("c", 0, HARD_TOTAL)).toMatchObject({ ok: false, state: { spentTokens: 1_100 } });
   });
 
+  it("a spent budget refuses even a request that reserves nothing", async () => {
+    const stub = await configured({ ...HARD_TOTAL, limitTokens: 0 });
+    expect(await stub.admit("get", 0, HARD_TOTAL)).toMatchObject({ ok: false });
+  });
+
   it("a reservation that fits exactly is admitted", async () => {
     const stub = await configured(HARD_TOTAL);
     expect(await stub.admit("a", 1_000, HARD_TOTAL)).toEqual({ ok: true });
     expect(await stub.admit("b", 1, HARD_TOTAL)).toMatchObject({ ok: false });
   });
 
-  it("a second reservation under the same request id is an error, not a second admission", async () => {
+  it("a second reservation under the same id is an error, not a second admission", async () => {
     const stub = await configured(HARD_TOTAL);
     await stub.admit("a", 10, HARD_TOTAL);
     await expect(answer(stub.admit("a", 10, HARD_TOTAL))).rejects.toThrow(/already exists/);
@@ -124,7 +143,7 @@ describe("hard budgets", () => {
 
 describe("soft budgets", () => {
   it("admit while anything is left, reserve nothing, and charge what settles, past the limit", async () => {
-    const soft: BudgetConfig = { limitTokens: 100, mode: "soft", period: "total" };
+    const soft: BudgetConfig = { limitTokens: 100, mode: "soft", period: "total", version: 1 };
     const stub = await configured(soft);
     expect(await stub.admit("a", 10_000, soft)).toEqual({ ok: true });
     expect(await stub.state()).toMatchObject({ reservedTokens: 0 });
@@ -137,7 +156,7 @@ describe("soft budgets", () => {
 
 describe("periods", () => {
   it.each(["day", "month"] as const)("a %s budget's spend starts over once its period has passed", async (period) => {
-    const stub = await configured({ limitTokens: 1_000, mode: "hard", period });
+    const stub = await configured({ limitTokens: 1_000, mode: "hard", period, version: 1 });
     await stub.settle("a", 1_000);
     expect(await stub.admit("b", 1, HARD_TOTAL)).toMatchObject({ ok: false });
     const now = Date.now();
@@ -148,7 +167,7 @@ describe("periods", () => {
   });
 
   it("a reservation made last period still holds capacity, and its settle is charged to this one", async () => {
-    const stub = await configured({ limitTokens: 1_000, mode: "hard", period: "day" });
+    const stub = await configured({ limitTokens: 1_000, mode: "hard", period: "day", version: 1 });
     await stub.admit("a", 700, HARD_TOTAL);
     await stub.settle("x", 200);
     await rewrite(stub, "UPDATE budget SET period_start = ?", periodStart(Date.now(), "day") - 86_400_000);
@@ -179,7 +198,7 @@ describe("the alarm", () => {
     const stub = await configured(HARD_TOTAL);
     await stub.admit("died", 600, HARD_TOTAL);
     await stub.admit("alive", 100, HARD_TOTAL);
-    await rewrite(stub, "UPDATE reservations SET expires_at = ? WHERE request_id = 'died'", Date.now() - 1);
+    await rewrite(stub, "UPDATE reservations SET expires_at = ? WHERE reservation_id = 'died'", Date.now() - 1);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await stub.state()).toMatchObject({ spentTokens: 600, reservedTokens: 100 });
     // Re-armed for the reservation still pending.
@@ -193,7 +212,7 @@ describe("the alarm", () => {
   });
 
   it("a late settle after the period changed charges only what the request used beyond the full charge", async () => {
-    const stub = await configured({ limitTokens: 1_000, mode: "hard", period: "day" });
+    const stub = await configured({ limitTokens: 1_000, mode: "hard", period: "day", version: 1 });
     await stub.admit("small", 300, HARD_TOTAL);
     await stub.admit("large", 300, HARD_TOTAL);
     await rewrite(stub, "UPDATE reservations SET expires_at = ?", Date.now() - 1);
@@ -223,7 +242,7 @@ describe("nonsense numbers throw (the caller fails closed)", () => {
   const bad = [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, Number.MAX_SAFE_INTEGER + 1, "10", null];
 
   it.each(bad)("limitTokens %s", async (limit) => {
-    const config = { limitTokens: limit, mode: "hard", period: "day" } as unknown as BudgetConfig;
+    const config = { limitTokens: limit, mode: "hard", period: "day", version: 1 } as unknown as BudgetConfig;
     await expect(answer(newBudget().configure(config))).rejects.toThrow(/limitTokens/);
     await expect(answer(newBudget().admit("a", 1, config))).rejects.toThrow(/limitTokens/);
   });
@@ -235,11 +254,11 @@ describe("nonsense numbers throw (the caller fails closed)", () => {
     expect(await stub.state()).toMatchObject({ spentTokens: 0, reservedTokens: 0 });
   });
 
-  it("mode, period and request id", async () => {
+  it("mode, period and reservation id", async () => {
     const stub = newBudget();
     await expect(answer(stub.configure({ ...HARD_TOTAL, mode: "strict" } as unknown as BudgetConfig))).rejects.toThrow(/mode/);
     await expect(answer(stub.configure({ ...HARD_TOTAL, period: "week" } as unknown as BudgetConfig))).rejects.toThrow(/period/);
-    await expect(answer(stub.admit("", 1, HARD_TOTAL))).rejects.toThrow(/requestId/);
+    await expect(answer(stub.admit("", 1, HARD_TOTAL))).rejects.toThrow(/reservation id/);
     expect(await stub.state()).toMatchObject({ configured: false });
   });
 });
