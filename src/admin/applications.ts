@@ -13,6 +13,8 @@ import {
   type ApplicationRow,
 } from "../store/applications";
 import type { ProjectRow } from "../store/projects";
+import { budgetIdsOfApplication } from "../store/budgets";
+import { removeCounters } from "./budgets";
 import { isoNow } from "../time";
 import { auditContext, orNotFound, projectFor, stillThere, unlessTaken } from "./guard";
 import { Routes } from "./route";
@@ -145,14 +147,17 @@ applications.add(
   {
     ...one,
     method: "delete",
-    summary: "Delete an application: its policies are deleted and its keys revoked, from the next request on",
+    summary: "Delete an application: its policies and budgets are deleted and its keys revoked, from the next request on",
     responses: { 200: json(Application, "The application as it was."), ...AUTH_ERRORS },
   },
   async (c) => {
     const params = c.req.valid("param");
     const project = await projectFor(c, params.project, "write");
     const row = await applicationOrThrow(c.env.DB, project, params.application_id);
+    const budgetIds = (await budgetIdsOfApplication(c.env.DB, project.id, row.id)).map((budget) => budget.id);
     await stillThere(deleteApplication(c.env.DB, project.id, row.id, isoNow(), auditContext(c, project.id)), gone(row.id));
+    // The budgets on it went with it; their counters go now.
+    await removeCounters(c.env, budgetIds);
     return c.json(applicationView(row, project.slug), 200);
   },
 );

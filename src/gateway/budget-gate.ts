@@ -30,11 +30,12 @@ export async function admit(env: Env, budgets: readonly BudgetRef[], tokens: num
       return { budget, admitted };
     }),
   );
-  const admitted = answers.flatMap((a) => (a.status === "fulfilled" && a.value.admitted ? [a.value.budget] : []));
-  const settle = (tokensUsed: number) => settleAll(env, admitted, reservationId, tokensUsed);
+  const admitted = answers.filter((a) => a.status === "fulfilled" && a.value.admitted).length;
+  const settle = (tokensUsed: number) => settleAll(env, budgets, reservationId, tokensUsed);
   const failed = answers.find((a): a is PromiseRejectedResult => a.status === "rejected");
-  if (failed !== undefined || admitted.length < budgets.length) {
-    // What was reserved for a request that will not be forwarded is released at once.
+  if (failed !== undefined || admitted < budgets.length) {
+    // What was reserved for a request that will not be forwarded is released at once: everywhere, also where the
+    // admit failed or timed out (it may have reserved all the same; settling nothing that was not reserved is free).
     await settle(0);
     if (failed !== undefined) throw failed.reason;
     throw new ApiError("insufficient_quota");

@@ -14,9 +14,9 @@ import { signedAssertion } from "./assertion";
 import { ASSERTION_HEADER } from "../origin";
 import { filterDownstream, filterUpstream } from "./headers";
 import { declaredLength, upstreamBody } from "./request-body";
-import type { MeteredRoute, RequestReading } from "../metering/request";
+import { BYTES_PER_TOKEN, generates, type MeteredRoute, type RequestReading } from "../metering/request";
 import { meterResponse, meterWhole, readsWhole } from "../metering/response";
-import { NOT_METERED, type MeteredUsage } from "../metering/usage";
+import { estimated, NOT_METERED, type MeteredUsage } from "../metering/usage";
 
 export interface ForwardOptions {
   /** The origin call: a parameter so tests can play the origin. */
@@ -44,12 +44,13 @@ export interface ForwardMetering {
   readonly inspect: boolean;
   /** Ask a streamed chat or completion for its usage. */
   readonly inject: boolean;
+  /** A cap on output to write into a body that names none (a hard budget's reservation), or null. */
+  readonly capOutput: number | null;
   /** After the body is in, before the origin is called; throws to refuse the request. */
   admit(method: string, reading: RequestReading | null, declaredBytes: number | null): Promise<void>;
   /** Once, when the answer has ended. */
   ended(usage: MeteredUsage): void;
 }
-
 
 
 /**
@@ -91,9 +92,14 @@ export async function forwardToOrigin(
     maxBodyBytes: opts.maxBodyBytes,
     bodyTimeoutMs: opts.bodyTimeoutMs,
     onTooLarge: () => stop(new ApiError("request_too_large")),
-    inspect: metering?.inspect && metering.route !== null ? { route: metering.route, inject: metering.inject } : null,
+    inspect: metering?.inspect && metering.route !== null
+      ? { route: metering.route, inject: metering.inject, capOutput: metering.capOutput }
+      : null,
   });
-  await metering?.admit(request.method, body.reading, declaredLength(request.headers));
+  const declared = declaredLength(request.headers);
+  await metering?.admit(request.method, body.reading, declared);
+  // What the request's input is counted as when the origin reports nothing (a hang-up, a cut, no usage).
+  const inputEstimate = body.reading?.inputEstimate ?? Math.ceil((declared ?? 0) / BYTES_PER_TOKEN);
   // Signed once the body is in (a pinned body is read whole first), so its minute starts when the origin is called.
   // Outside the origin call's try: a refusal stays a 500.
   const assertion = deployment.originAssertion
@@ -133,7 +139,12 @@ export async function forwardToOrigin(
     upstream = await answerOrGivenUp(opts.fetch(upstreamRequest), givenUp, abort.signal);
   } catch (err) {
     const reason: unknown = abort.signal.reason;
-    if (abort.signal.aborted && reason instanceof ApiError) throw reason;
+    if (abort.signal.aborted && reason instanceof ApiError) {
+      // Given up on after the origin had the request (a hang-up, a timeout): it may have begun on the prompt, so the
+      // input is charged, as an estimate. A call that failed by itself (refused, DNS) reached no model: nothing is.
+      if (generates(request.method)) metering?.ended(estimated(inputEstimate, "cut_short"));
+      throw reason;
+    }
     // Connection refused, DNS, TLS, …: the detail is for logs only (STYLE.md, "public message").
     throw new ApiError("origin_unreachable", undefined, null, { cause: err });
   } finally {
@@ -152,7 +163,7 @@ export async function forwardToOrigin(
   // The origin's body stream itself (or, metered, the meter's reading of it as it passes): never buffered, so SSE
   // reaches the client event by event. Status, status text and headers are copied by the constructor (the origin's
   // own headers cannot be changed), then filtered in place.
-  const answer = metering === undefined ? null : await meteredBody(upstream, request.method, metering, body.reading);
+  const answer = metering === undefined ? null : await meteredBody(upstream, request.method, metering, body.reading, inputEstimate);
   if (answer !== null) meterFinish = answer.finish;
   const response = new Response(answer === null ? upstream.body : answer.body, upstream);
   const headers = response.headers;
@@ -169,22 +180,22 @@ export async function forwardToOrigin(
 }
 
 /**
- * The answer's body as the response meter (src/metering/response.ts) passes it on, counting a POST's usage (any other
- * method's answer holds none, and is ended at once). A path keygate does not know is read as a chat answer would be,
- * so a budget still counts what such a route reports, or an estimate.
+ * The answer's body as the response meter (src/metering/response.ts) passes it on, counting its usage (a GET's, HEAD's
+ * or OPTIONS' answer holds none, and is ended at once). A small JSON answer is read whole instead. A path keygate
+ * does not know is read as a chat answer would be, so a budget still counts what such a route reports, or an estimate.
  */
 async function meteredBody(
   upstream: Response,
   method: string,
   metering: ForwardMetering,
   reading: RequestReading | null,
+  inputEstimate: number,
 ): Promise<{ body: BodyInit | null; finish: () => void; rewritten: boolean }> {
-  if (method !== "POST" || upstream.body === null) {
+  if (!generates(method) || upstream.body === null) {
     metering.ended(NOT_METERED);
     return { body: upstream.body, finish: () => undefined, rewritten: false };
   }
   const route = metering.route ?? "chat";
-  const inputEstimate = reading?.inputEstimate ?? 0;
   const contentType = upstream.headers.get("content-type");
   if (readsWhole(upstream.status, contentType, upstream.headers.get("content-length"))) {
     let bytes: Uint8Array;

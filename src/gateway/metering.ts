@@ -9,7 +9,8 @@
 import type { BudgetRef, DeploymentRecord } from "../authz/types";
 import type { Env } from "../env";
 import { logLine } from "../log";
-import type { MeteredRoute, RequestReading } from "../metering/request";
+import { ApiError } from "../errors";
+import { BYTES_PER_TOKEN, generates, type MeteredRoute, type RequestReading } from "../metering/request";
 import { NOT_METERED, type MeteredUsage } from "../metering/usage";
 import { admit, type Admission } from "./budget-gate";
 import type { UsageRecorder } from "./usage";
@@ -60,6 +61,19 @@ export class RequestMetering {
     return this.context.deployment.injectStreamUsage;
   }
 
+  /** Whether a hard budget covers the request: what it may cost must then be known, and bounded, before it goes. */
+  private get hard(): boolean {
+    return this.context.budgets.some((budget) => budget.mode === "hard");
+  }
+
+  /**
+   * Under a hard budget, the output a request that names no cap is held to: written into its body, so the origin
+   * cannot generate more than was reserved for it (its own default may be the whole context).
+   */
+  get capOutput(): number | null {
+    return this.hard ? (this.context.deployment.defaultMaxTokens ?? DEFAULT_MAX_TOKENS) : null;
+  }
+
   /**
    * @param reading what the body asks for, when it was read (see `inspect`)
    * @param declaredBytes the body's Content-Length, for a request whose body was not read
@@ -67,18 +81,25 @@ export class RequestMetering {
    */
   async admit(method: string, reading: RequestReading | null, declaredBytes: number | null): Promise<void> {
     const { env, usage, keyId, budgets } = this.context;
+    if (this.hard && this.route !== null) refuseUnbounded(reading);
     if (budgets.length > 0) this.admission = await admit(env, budgets, this.reservation(method, reading, declaredBytes));
     this.admitted = true;
     if (keyId !== null) usage.used(keyId, Date.now());
   }
 
-  /** What a hard budget holds for the request until it is settled. */
+  /**
+   * What a hard budget holds for the request until it is settled: its input estimate, and its most output (the cap,
+   * once per answer asked for). A path keygate does not meter may still generate (a server's native route): it holds
+   * the default output, and is charged what it reports or an estimate.
+   */
   private reservation(method: string, reading: RequestReading | null, declaredBytes: number | null): number {
     const maxOutput = this.context.deployment.defaultMaxTokens ?? DEFAULT_MAX_TOKENS;
-    if (reading !== null) return reading.inputEstimate + (this.route === "embeddings" ? 0 : (reading.maxTokens ?? maxOutput));
-    // A path keygate does not meter may still generate (a server's native route): it holds the default output too.
-    if (method === "GET" || method === "HEAD" || method === "OPTIONS") return 0;
-    return Math.ceil((declaredBytes ?? 0) / 4) + maxOutput;
+    if (reading !== null) {
+      const output = this.route === "embeddings" ? 0 : (reading.maxTokens ?? maxOutput) * reading.choices;
+      return reading.inputEstimate + output;
+    }
+    if (!generates(method)) return 0;
+    return Math.ceil((declaredBytes ?? 0) / BYTES_PER_TOKEN) + maxOutput;
   }
 
   /** The answer has ended with this usage (zero tokens for a call that failed). Idempotent. */
@@ -122,3 +143,15 @@ export class RequestMetering {
   }
 }
 
+/**
+ * A request a hard budget covers goes only if what it may cost is known: a body keygate read (not a compressed one),
+ * strict JSON, whose caps and answer counts are positive integers. Anything else could make the origin generate more
+ * than was reserved (a lenient origin reads `"max_tokens": "50000"` as 50000).
+ */
+function refuseUnbounded(reading: RequestReading | null): void {
+  const budgeted = "A hard token budget covers this request, so what it may cost must be known before it is forwarded";
+  if (reading === null) throw new ApiError("invalid_request", `${budgeted}: send the body uncompressed (no Content-Encoding).`);
+  if (!reading.bounded && reading.problem !== null) {
+    throw new ApiError("invalid_request", `${budgeted}: ${reading.problem.text}.`, reading.problem.field);
+  }
+}

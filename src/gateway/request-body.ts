@@ -26,8 +26,11 @@ export interface BodyOptions {
   bodyTimeoutMs: number;
   /** Called when a streamed body passes maxBodyBytes (the upload is then errored). */
   onTooLarge: () => void;
-  /** Read the body to learn what it asks for, and ask for stream usage when `inject` (src/metering/request.ts). */
-  inspect?: { route: MeteredRoute; inject: boolean } | null;
+  /**
+   * Read the body to learn what it asks for, ask for stream usage when `inject`, and write `capOutput` into a body
+   * that names no cap (src/metering/request.ts).
+   */
+  inspect?: { route: MeteredRoute; inject: boolean; capOutput: number | null } | null;
 }
 
 const NONE: UpstreamBody = { stream: null, length: null, arrived: null, contentType: null, reading: null };
@@ -47,7 +50,7 @@ export async function upstreamBody(request: Request, options: BodyOptions): Prom
     // Checked as strict UTF-8 JSON, so labelled as exactly that: another label (`charset=utf-7`, a form type)
     // would make some origins decode the same bytes into a different model.
     const contentType = pinned.body.byteLength > 0 ? "application/json" : null;
-    const reading = inspect === null ? null : readMeteredRequest(inspect.route, pinned.body, { inject: inspect.inject });
+    const reading = inspect === null ? null : readMeteredRequest(inspect.route, pinned.body, inspect);
     const body = reading?.body ?? pinned.body;
     return { stream: body, length: body.byteLength, arrived: null, contentType, reading };
   }
@@ -55,7 +58,7 @@ export async function upstreamBody(request: Request, options: BodyOptions): Prom
   // A compressed body is forwarded unread: its usage is still counted from the answer, only not asked for.
   if (inspect !== null && isIdentityEncoded(request.headers)) {
     const bytes = await readWhole(request, declared, options.maxBodyBytes, options.bodyTimeoutMs);
-    const reading = readMeteredRequest(inspect.route, bytes, { inject: inspect.inject });
+    const reading = readMeteredRequest(inspect.route, bytes, inspect);
     return { stream: reading.body, length: reading.body.byteLength, arrived: null, contentType: null, reading };
   }
 

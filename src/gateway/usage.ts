@@ -15,8 +15,19 @@ import { logLine } from "../log";
 import { addUsage, type DayUsage, type KeyUse } from "../store/usage";
 import { isoNow } from "../time";
 
-/** Rounds one invocation flushes at most (an interval apart); later counts wait for the next request to schedule them. */
-const MAX_ROUNDS = 3;
+/**
+ * How long one invocation keeps flushing: its waitUntil may run 30 s after its answer. A round that would start
+ * later is left to the next request; a schedule older than STALE_MS is taken for one whose invocation was cut off.
+ */
+const FLUSHING_MS = 20_000;
+const STALE_MS = 30_000;
+
+/**
+ * Statements one invocation sends at most: D1 counts each statement of a batch as a query, and a Worker invocation
+ * may make 50 on the Workers Free plan (1,000 on Paid); the request's own decision read is one of them. What does not
+ * fit waits for the next round or the next request.
+ */
+export const MAX_STATEMENTS_PER_INVOCATION = 45;
 
 /** What one request added: noted when its answer has ended. */
 export interface EndedRequest {
@@ -35,7 +46,8 @@ export interface EndedRequest {
 export class UsageRecorder {
   private keys = new Map<string, { count: number; lastUsedAt: number }>();
   private days = new Map<string, DayUsage>();
-  private scheduled = false;
+  /** When the flushing invocation was scheduled; null when none is. */
+  private scheduledAt: number | null = null;
   private lastFlushAt = Number.NEGATIVE_INFINITY;
 
   /**
@@ -80,46 +92,49 @@ export class UsageRecorder {
     this.schedule(db, ctx, intervalMs);
   }
 
-  /** One flush at a time is scheduled; what arrives meanwhile goes with it, or with the round after it. */
+  /** One flushing invocation at a time; what arrives meanwhile goes with its next round, or the next one's. */
   private schedule(db: D1Database, ctx: ExecutionContext, intervalMs: number): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    ctx.waitUntil(this.flushWhilePending(db, intervalMs));
+    const now = Date.now();
+    if (this.scheduledAt !== null && now - this.scheduledAt < STALE_MS) return;
+    this.scheduledAt = now;
+    ctx.waitUntil(this.flushWhilePending(db, intervalMs, now));
   }
 
   /**
-   * Flushes, an interval apart, while counts are pending, for at most MAX_ROUNDS rounds: counts that arrive while a
-   * batch is on its way go in the next round rather than waiting for another request, and the rounds stay within
-   * what one invocation's waitUntil may run after its answer (30 s). A failed batch is put back and tried again in
-   * the next round.
+   * Flushes, an interval apart, while counts are pending, for at most FLUSHING_MS and MAX_STATEMENTS_PER_INVOCATION:
+   * counts that arrive while a batch is on its way go in the next round rather than waiting for another request. A
+   * failed batch is put back and tried again in the next round.
    */
-  private async flushWhilePending(db: D1Database, intervalMs: number): Promise<void> {
+  private async flushWhilePending(db: D1Database, intervalMs: number, startedAt: number): Promise<void> {
+    let budget = MAX_STATEMENTS_PER_INVOCATION;
     try {
-      for (let round = 1; round <= MAX_ROUNDS && (this.keys.size > 0 || this.days.size > 0); round++) {
-        const delay = this.lastFlushAt + intervalMs - Date.now();
+      while (budget > 0 && (this.keys.size > 0 || this.days.size > 0)) {
+        const delay = Math.max(0, this.lastFlushAt + intervalMs - Date.now());
+        if (Date.now() + delay - startedAt > FLUSHING_MS) break;
         if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-        await this.flush(db);
+        budget -= await this.flush(db, budget);
       }
     } finally {
-      this.scheduled = false;
+      if (this.scheduledAt === startedAt) this.scheduledAt = null;
     }
   }
 
-  private async flush(db: D1Database): Promise<void> {
-    const keys = this.keys;
-    const days = this.days;
-    this.keys = new Map();
-    this.days = new Map();
+  /** Writes at most `max` statements of what is pending, in one batch; @returns how many it sent */
+  private async flush(db: D1Database, max: number): Promise<number> {
+    const keys = take(this.keys, max);
+    const days = take(this.days, max - keys.size);
     this.lastFlushAt = Date.now();
     const keyUses: KeyUse[] = [...keys].map(([keyId, use]) => ({ keyId, count: use.count, lastUsedAt: isoNow(use.lastUsedAt) }));
     try {
       await addUsage(db, keyUses, [...days.values()]);
     } catch (err) {
-      // The batch is one transaction: nothing of it was written, so all of it goes back, to be added again.
+      // The batch is one transaction: nothing of it was written, so all of it goes back, to be added again. (Should
+      // D1 have committed it and the answer been lost, it is added twice: counts are at least once, not exactly.)
       this.putBack(keys, days);
       // Usage is bookkeeping: a failed write is logged, never turned into a failed request.
       logLine({ level: "error", msg: "usage write failed", key_ids: [...keys.keys()], error: String(err) });
     }
+    return keys.size + days.size;
   }
 
   private putBack(keys: Map<string, { count: number; lastUsedAt: number }>, days: Map<string, DayUsage>): void {
@@ -140,4 +155,15 @@ export class UsageRecorder {
       } else this.days.set(id, day);
     }
   }
+}
+
+/** Up to `max` entries moved out of `map`, oldest first (a Map keeps insertion order). */
+function take<V>(map: Map<string, V>, max: number): Map<string, V> {
+  const taken = new Map<string, V>();
+  for (const [id, value] of map) {
+    if (taken.size >= max) break;
+    taken.set(id, value);
+  }
+  for (const id of taken.keys()) map.delete(id);
+  return taken;
 }

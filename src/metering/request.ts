@@ -7,7 +7,9 @@
  * inserted member or replaced value goes to the origin as the client sent it. Keys are matched as Go's
  * encoding/json matches them (json-object.ts), consistently with the model pin: a `Stream_Options` member is one.
  * A body that is not a strict UTF-8 JSON object is not refused here; it is forwarded unchanged and metered by
- * estimate (the origin answers it as it likes).
+ * estimate (the origin answers it as it likes). Under a hard budget, where what the request may cost must be known
+ * before it is forwarded, the caller refuses what this reading cannot bound (`bounded`), and has the cap it reserved
+ * for written into a body that names none (`capOutput`).
  */
 import { applyEdits, isUtf8, scanObject, type Edit, type Member, type ScannedObject } from "../json-object";
 
@@ -28,6 +30,14 @@ export function meteredRoute(method: string, path: string): MeteredRoute | null 
   return method === "POST" ? (ROUTES.get(path) ?? null) : null;
 }
 
+/**
+ * Whether a request's method may make the origin generate: anything but GET, HEAD and OPTIONS, which carry no body
+ * (keygate forwards none) and so no prompt. Its answer is metered, and under a hard budget it holds a reservation.
+ */
+export function generates(method: string): boolean {
+  return method !== "GET" && method !== "HEAD" && method !== "OPTIONS";
+}
+
 export interface RequestReading {
   /** The body has a top-level `"stream": true`. */
   stream: boolean;
@@ -39,6 +49,14 @@ export interface RequestReading {
   body: Uint8Array;
   /** keygate turned include_usage on: the response meter then hides from the client what the client did not ask for. */
   injected: boolean;
+  /** How many answers the request asks for: `n` (and, for completions, `best_of`), the largest; 1 when absent. */
+  choices: number;
+  /**
+   * Whether maxTokens and choices bound the output: the body is a strict JSON object and every cap and count it
+   * names is a positive integer (or a cap is null: none). When false, `problem` names the field that is not.
+   */
+  bounded: boolean;
+  problem: { field: string | null; text: string } | null;
 }
 
 /**
@@ -55,20 +73,44 @@ const CAPS: Record<MeteredRoute, readonly string[]> = {
   responses: ["max_output_tokens"],
 };
 
-const TOP_LEVEL = ["stream", "stream_options", "max_tokens", "max_completion_tokens", "max_output_tokens"];
+/** How many answers one request may ask for; `best_of` is the legacy completions API's. */
+const COUNTS: Record<MeteredRoute, readonly string[]> = {
+  chat: ["n"],
+  completions: ["n", "best_of"],
+  embeddings: [],
+  responses: [],
+};
+
+/** Where a cap keygate writes goes, in a body that names none. */
+const CAP_WRITTEN: Record<MeteredRoute, string | null> = {
+  chat: "max_tokens",
+  completions: "max_tokens",
+  embeddings: null,
+  responses: "max_output_tokens",
+};
+
+const TOP_LEVEL = ["stream", "stream_options", "max_tokens", "max_completion_tokens", "max_output_tokens", "n", "best_of"];
+const NULL = new TextEncoder().encode("null");
 
 const LBRACE = 0x7b;
 const TRUE = new TextEncoder().encode("true");
 const decoder = new TextDecoder();
 
-/** @param options.inject whether to ask the origin for usage in a streamed chat or completion */
+/**
+ * @param options.inject whether to ask the origin for usage in a streamed chat or completion
+ * @param options.capOutput a cap to write into a bounded body that names none (every `null` cap becomes it too), so
+ *        the origin generates no more than was reserved; null: the body's caps stay as they are
+ */
 export function readMeteredRequest(
   route: MeteredRoute,
   body: Uint8Array,
-  options: { inject: boolean },
+  options: { inject: boolean; capOutput?: number | null },
 ): RequestReading {
   const inputEstimate = Math.ceil(body.byteLength / BYTES_PER_TOKEN);
-  const unread: RequestReading = { stream: false, maxTokens: null, inputEstimate, body, injected: false };
+  const unread: RequestReading = {
+    stream: false, maxTokens: null, inputEstimate, body, injected: false, choices: 1, bounded: false,
+    problem: { field: null, text: "the body is not a strict UTF-8 JSON object" },
+  };
   if (!isUtf8(body)) return unread;
   const scanned = scanObject(body, TOP_LEVEL);
   if (typeof scanned === "string") return unread;
@@ -77,15 +119,44 @@ export function readMeteredRequest(
   const streamMember = scanned.members.findLast((member) => member.name === "stream");
   const stream = streamMember !== undefined && isTrue(body, streamMember);
   let maxTokens: number | null = null;
+  let choices = 1;
+  let problem: RequestReading["problem"] = null;
+  const nullCaps: Member[] = [];
   for (const member of scanned.members) {
-    if (!CAPS[route].includes(member.name)) continue;
-    const cap = positiveInteger(body.subarray(member.start, member.end));
-    if (cap !== null && (maxTokens === null || cap > maxTokens)) maxTokens = cap;
+    const value = body.subarray(member.start, member.end);
+    if (CAPS[route].includes(member.name)) {
+      const cap = positiveInteger(value);
+      if (cap !== null) maxTokens = Math.max(maxTokens ?? 0, cap);
+      else if (isLiteral(value, NULL)) nullCaps.push(member);
+      else problem ??= { field: member.name, text: `'${member.name}' is not a positive integer` };
+    } else if (COUNTS[route].includes(member.name)) {
+      const count = positiveInteger(value);
+      if (count !== null) choices = Math.max(choices, count);
+      else problem ??= { field: member.name, text: `'${member.name}' is not a positive integer` };
+    }
   }
-  const reading: RequestReading = { stream, maxTokens, inputEstimate, body, injected: false };
-  if (!options.inject || !stream || (route !== "chat" && route !== "completions")) return reading;
-  const edits = includeUsage(body, scanned);
-  return edits.length === 0 ? reading : { ...reading, body: applyEdits(body, edits), injected: true };
+  const edits: Edit[] = [];
+  const cap = CAP_WRITTEN[route];
+  if (options.capOutput != null && problem === null && maxTokens === null && cap !== null) {
+    const text = String(options.capOutput);
+    for (const member of nullCaps) edits.push({ start: member.start, end: member.end, text });
+    if (nullCaps.length === 0) edits.push({ start: scanned.open, end: scanned.open, text: `"${cap}":${text}${scanned.empty ? "" : ","}` });
+    maxTokens = options.capOutput;
+  }
+  const wantsUsage = options.inject && stream && (route === "chat" || route === "completions");
+  const usageEdits = wantsUsage ? includeUsage(body, scanned) : [];
+  edits.push(...usageEdits);
+  edits.sort((a, b) => a.start - b.start); // stable: two insertions at the same place keep their order
+  return {
+    stream,
+    maxTokens,
+    inputEstimate,
+    body: edits.length === 0 ? body : applyEdits(body, edits),
+    injected: usageEdits.length > 0,
+    choices,
+    bounded: problem === null,
+    problem,
+  };
 }
 
 /**
@@ -134,7 +205,11 @@ function flags(body: Uint8Array, option: Member): ScannedObject {
 
 /** The value is the literal `true` (not "true", not 1: what a client wrote, as strict decoders read it). */
 function isTrue(body: Uint8Array, member: Member): boolean {
-  return member.end - member.start === TRUE.length && TRUE.every((byte, k) => body[member.start + k] === byte);
+  return isLiteral(body.subarray(member.start, member.end), TRUE);
+}
+
+function isLiteral(value: Uint8Array, literal: Uint8Array): boolean {
+  return value.length === literal.length && literal.every((byte, k) => value[k] === byte);
 }
 
 /** A JSON number that is a positive safe integer (`100`, also `100.0` or `1e2`, as lenient origins read them). */

@@ -62,8 +62,9 @@ export async function updateApplication(
 }
 
 /**
- * The application, its policies and their rules go; its live keys are revoked at `at` (kept, so their history
- * still reads). One audit event per key revoked, per policy deleted, and for the application.
+ * The application, its policies and their rules, and its budgets go; its live keys are revoked at `at` (kept, so
+ * their history still reads). One audit event per key revoked, per policy deleted, per budget deleted, and for the
+ * application.
  * @returns false when the application was already gone (nothing changed, nothing audited)
  */
 export async function deleteApplication(
@@ -75,6 +76,7 @@ export async function deleteApplication(
 ): Promise<boolean> {
   const liveKeys = "SELECT id FROM api_keys WHERE application_id = ? AND project_id = ? AND revoked_at IS NULL";
   const policies = "SELECT id FROM policies WHERE application_id = ? AND project_id = ?";
+  const budgets = "SELECT id FROM budgets WHERE subject_type = 'application' AND subject_id = ? AND project_id = ?";
   const results = await batch(db, [
     auditEachStatement(db, projectId, audit, "key.revoke", liveKeys, id, projectId),
     db
@@ -84,8 +86,10 @@ export async function deleteApplication(
     db.prepare(`DELETE FROM policy_rule_deployments WHERE policy_id IN (${policies})`).bind(id, projectId),
     db.prepare(`DELETE FROM policy_rules WHERE policy_id IN (${policies})`).bind(id, projectId),
     db.prepare("DELETE FROM policies WHERE application_id = ? AND project_id = ?").bind(id, projectId),
+    auditEachStatement(db, projectId, audit, "budget.delete", budgets, id, projectId),
+    db.prepare(`DELETE FROM budgets WHERE id IN (${budgets})`).bind(id, projectId),
     db.prepare("DELETE FROM applications WHERE id = ? AND project_id = ?").bind(id, projectId),
     auditIfChangedStatement(db, projectId, audit, "application.delete", id),
   ]);
-  return changes(results, 6) === 1;
+  return changes(results, 8) === 1;
 }

@@ -38,6 +38,15 @@ export function budgetIdsOfProject(db: D1Database, projectId: string) {
   return all<Pick<BudgetRow, "id">>(db.prepare("SELECT id FROM budgets WHERE project_id = ?").bind(projectId));
 }
 
+/** The budgets on one application, for deleting their counters with it (its rows go in deleteApplication's batch). */
+export function budgetIdsOfApplication(db: D1Database, projectId: string, applicationId: string) {
+  return all<Pick<BudgetRow, "id">>(
+    db
+      .prepare("SELECT id FROM budgets WHERE project_id = ? AND subject_type = 'application' AND subject_id = ?")
+      .bind(projectId, applicationId),
+  );
+}
+
 /** Whether the subject exists in the project: a budget on a key or application of another project covers nothing. */
 export async function subjectExists(db: D1Database, projectId: string, type: BudgetSubjectType, id: string) {
   if (type === "project") return id === projectId;

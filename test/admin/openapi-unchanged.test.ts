@@ -58,6 +58,7 @@ const CORRECTIONS: Record<string, (old: Schema) => Schema> = {
 const ADDED: readonly string[] = [
   "/info/description",
   "/paths/~1projects~1{project}/delete/summary",
+  "/paths/~1projects~1{project}~1applications~1{application_id}/delete/summary",
   "/components/schemas/Error/properties/error/properties/code/enum",
   ...["Deployment", "CreateDeployment", "UpdateDeployment"].flatMap((name) => [
     `/components/schemas/${name}/properties/inject_stream_usage`,

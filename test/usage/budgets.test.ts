@@ -189,3 +189,99 @@ describe("a counter that cannot be reached", () => {
     expect((await call(`${f.path}${CHAT}`, { token: other.key, origin, body: chatBody(1), env: broken })).status).toBe(200);
   });
 });
+
+describe("what a hard budget bounds", () => {
+  const hardBudget = (f: Awaited<ReturnType<typeof fixture>>, limit: number) =>
+    createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: limit, period: "total" });
+
+  it("a request asking for n answers reserves n times its cap", async () => {
+    const f = await fixture();
+    const { origin, calls } = openAiOrigin();
+    await hardBudget(f, 2_000);
+    const body = { ...chatBody(900), n: 10 };
+    await expectError(await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body }), 429, "insufficient_quota");
+    expect((await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body: { ...chatBody(900), n: 2 } })).status).toBe(200);
+    expect(calls()).toBe(1);
+  });
+
+  it("a body that names no cap is given the one reserved for it, so the origin cannot generate more", async () => {
+    const f = await fixture({ default_max_tokens: 300 });
+    const { origin, bodies } = openAiOrigin();
+    await hardBudget(f, 10_000);
+    const sent = { model: "m", messages: [{ role: "user", content: "hi" }] };
+    expect((await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body: sent })).status).toBe(200);
+    expect(bodies[0]).toEqual({ max_tokens: 300, ...sent });
+    // A cap of null is no cap: it becomes the reserved one too.
+    expect((await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body: { ...sent, max_tokens: null } })).status).toBe(200);
+    expect(bodies[1]).toEqual({ ...sent, max_tokens: 300 });
+    // Without a hard budget, nothing is added.
+    const other = await fixture();
+    const plain = openAiOrigin();
+    await call(`${other.path}${CHAT}`, { token: other.key.key, origin: plain.origin, body: sent });
+    expect(plain.bodies[0]).toEqual(sent);
+  });
+
+  it("refuses what it cannot bound: a cap or count that is not a positive integer, a body that is not strict JSON, a compressed body", async () => {
+    const f = await fixture();
+    const { origin, calls } = openAiOrigin();
+    await hardBudget(f, 1_000_000);
+    for (const [body, param] of [
+      [{ ...chatBody(1), max_tokens: "50000" }, "max_tokens"],
+      [{ ...chatBody(1), max_completion_tokens: 1.5 }, "max_completion_tokens"],
+      [{ ...chatBody(1), n: "10" }, "n"],
+    ] as const) {
+      const res = await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body });
+      expect((await expectError(res, 400, "invalid_request")).error.param).toBe(param);
+    }
+    await expectError(await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body: '{"max_tokens": NaN}' }), 400, "invalid_request");
+    const gzipped = await new Response(
+      new Blob([JSON.stringify(chatBody(50_000))]).stream().pipeThrough(new CompressionStream("gzip")),
+    ).arrayBuffer();
+    const compressed = await call(`${f.path}${CHAT}`, {
+      token: f.key.key, origin, body: new Uint8Array(gzipped), headers: { "content-encoding": "gzip", "content-type": "application/json" },
+    });
+    await expectError(compressed, 400, "invalid_request");
+    expect(calls()).toBe(0);
+  });
+
+  it("a request given up on after the origin had it is charged its input; one the origin never saw is not", async () => {
+    const f = await fixture();
+    const budget = await hardBudget(f, 1_000_000);
+    const prompt = { model: "m", messages: [{ role: "user", content: "x".repeat(4_000) }], max_tokens: 10 };
+    const client = new AbortController();
+    const hangs = (request: Request) =>
+      new Promise<Response>((_, reject) => {
+        request.signal.addEventListener("abort", () => reject(request.signal.reason));
+        client.abort(new Error("hang-up")); // the client leaves while the origin is working on the prompt
+      });
+    await call(`${f.path}${CHAT}`, { token: f.key.key, origin: hangs, body: prompt, signal: client.signal }).catch(() => undefined);
+    await expect.poll(async () => (await budgetOf(f.project.slug, budget.id)).spent_tokens).toBe(inputEstimate(prompt));
+    expect((await budgetOf(f.project.slug, budget.id)).reserved_tokens).toBe(0);
+
+    const refused = () => Promise.reject(new Error("connection refused"));
+    expect((await call(`${f.path}${CHAT}`, { token: f.key.key, origin: refused, body: prompt })).status).toBe(502);
+    expect(await budgetOf(f.project.slug, budget.id)).toMatchObject({ spent_tokens: inputEstimate(prompt), reserved_tokens: 0 });
+  });
+
+  it("any method but GET, HEAD and OPTIONS is metered and charged; a spent budget refuses a GET too", async () => {
+    const f = await fixture({ allowed_paths: [CHAT, "/v1/models"] });
+    const { origin } = openAiOrigin({ prompt_tokens: 100, completion_tokens: 900 });
+    // A method keygate does not meter reserves the default output (4096) beside its input.
+    const budget = await hardBudget(f, 10_000);
+    expect((await call(`${f.path}${CHAT}`, { method: "PUT", token: f.key.key, origin, body: chatBody(1) })).status).toBe(200);
+    expect(await budgetOf(f.project.slug, budget.id)).toMatchObject({ spent_tokens: 1_000 });
+    await admin("PATCH", `/projects/${f.project.slug}/budgets/${budget.id}`, { limit_tokens: 1_000 });
+    await expectError(await call(`${f.path}/v1/models`, { token: f.key.key, origin }), 429, "insufficient_quota");
+  });
+
+  it("deleting an application deletes its budgets, audited, and their counters", async () => {
+    const f = await fixture();
+    const app = await createApplication(f.project.slug);
+    const budget = await createBudget(f.project.slug, { subject: { type: "application", id: app.id }, limit_tokens: 5, period: "day" });
+    expect((await admin("DELETE", `/projects/${f.project.slug}/applications/${app.id}`)).status).toBe(200);
+    expect((await admin("GET", `/projects/${f.project.slug}/budgets/${budget.id}`)).status).toBe(404);
+    const actions = (await admin("GET", `/projects/${f.project.slug}/audit`)).body.data.map((e: { action: string; target: string }) => `${e.action} ${e.target}`);
+    expect(actions).toContain(`budget.delete ${budget.id}`);
+    expect((await env.BUDGETS.get(env.BUDGETS.idFromName(budget.id)).state()).configured).toBe(false);
+  });
+});
