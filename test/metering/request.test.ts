@@ -159,7 +159,7 @@ describe("what a body says", () => {
   it("forwards bytes that are not UTF-8 unchanged", () => {
     const body = new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]);
     const result = readMeteredRequest("chat", body, { inject: true });
-    expect(result).toEqual({ stream: false, maxTokens: null, inputEstimate: 2, body, injected: false });
+    expect(result).toMatchObject({ stream: false, maxTokens: null, inputEstimate: 2, body, injected: false, bounded: false });
   });
 
   it("estimates the input at a token per 4 bytes, rounded up", () => {
@@ -196,5 +196,42 @@ describe("what a body says", () => {
     ['{"messages":[{"max_tokens":64}]}', "chat", null],
   ] as const)("%s on %s: maxTokens %s", (text, route, maxTokens) => {
     expect(read(text, route).maxTokens).toBe(maxTokens);
+  });
+});
+
+describe("what bounds the output (a hard budget's reservation)", () => {
+  const text = (reading: { body: Uint8Array }) => new TextDecoder().decode(reading.body);
+  const bounded = (body: string, route: MeteredRoute = "chat", capOutput: number | null = null) =>
+    readMeteredRequest(route, new TextEncoder().encode(body), { inject: false, capOutput });
+
+  it("counts the answers asked for: n, and best_of for completions", () => {
+    expect(bounded('{"n":3,"max_tokens":10}')).toMatchObject({ choices: 3, maxTokens: 10, bounded: true });
+    expect(bounded('{"n":2,"best_of":5}', "completions")).toMatchObject({ choices: 5, bounded: true });
+    expect(bounded('{"best_of":5}', "chat")).toMatchObject({ choices: 1, bounded: true });
+    expect(bounded("{}")).toMatchObject({ choices: 1, maxTokens: null, bounded: true, problem: null });
+  });
+
+  it("names the field that does not bound it", () => {
+    expect(bounded('{"max_tokens":"50000"}')).toMatchObject({ bounded: false, problem: { field: "max_tokens" } });
+    expect(bounded('{"max_output_tokens":-1}', "responses")).toMatchObject({ bounded: false, problem: { field: "max_output_tokens" } });
+    expect(bounded('{"n":0}')).toMatchObject({ bounded: false, problem: { field: "n" } });
+    expect(bounded('{"max_tokens": NaN}')).toMatchObject({ bounded: false, problem: { field: null } });
+  });
+
+  it("writes the cap into a body that names none, or names null, byte for byte otherwise", () => {
+    expect(text(bounded('{"messages": [1.0]}', "chat", 300))).toBe('{"max_tokens":300,"messages": [1.0]}');
+    expect(text(bounded("{}", "chat", 300))).toBe('{"max_tokens":300}');
+    expect(text(bounded('{"input":"x","max_output_tokens": null}', "responses", 300))).toBe('{"input":"x","max_output_tokens": 300}');
+    expect(bounded('{"max_tokens":20}', "chat", 300)).toMatchObject({ maxTokens: 20 });
+    expect(text(bounded('{"max_tokens":20}', "chat", 300))).toBe('{"max_tokens":20}');
+    expect(text(bounded('{"input":"x"}', "embeddings", 300))).toBe('{"input":"x"}');
+    // Not bounded: left as sent (the caller refuses it).
+    expect(text(bounded('{"max_tokens":"5"}', "chat", 300))).toBe('{"max_tokens":"5"}');
+  });
+
+  it("writes the cap and asks for usage in one body", () => {
+    const reading = readMeteredRequest("chat", new TextEncoder().encode('{"stream":true}'), { inject: true, capOutput: 7 });
+    expect(text(reading)).toBe('{"max_tokens":7,"stream_options":{"include_usage":true},"stream":true}');
+    expect(reading).toMatchObject({ injected: true, maxTokens: 7 });
   });
 });
