@@ -93,7 +93,7 @@ export async function forwardToOrigin(
     bodyTimeoutMs: opts.bodyTimeoutMs,
     onTooLarge: () => stop(new ApiError("request_too_large")),
     inspect: metering?.inspect && metering.route !== null
-      ? { route: metering.route, inject: metering.inject, capOutput: metering.capOutput }
+      ? { route: metering.route, inject: metering.inject, capOutput: metering.capOutput, streamOnly: metering.capOutput === null }
       : null,
   });
   const declared = declaredLength(request.headers);

@@ -30,7 +30,7 @@ export interface BodyOptions {
    * Read the body to learn what it asks for, ask for stream usage when `inject`, and write `capOutput` into a body
    * that names no cap (src/metering/request.ts).
    */
-  inspect?: { route: MeteredRoute; inject: boolean; capOutput: number | null } | null;
+  inspect?: { route: MeteredRoute; inject: boolean; capOutput: number | null; streamOnly: boolean } | null;
 }
 
 const NONE: UpstreamBody = { stream: null, length: null, arrived: null, contentType: null, reading: null };

@@ -92,7 +92,8 @@ const CAP_WRITTEN: Record<MeteredRoute, string | null> = {
 const TOP_LEVEL = ["stream", "stream_options", "max_tokens", "max_completion_tokens", "max_output_tokens", "n", "best_of"];
 const NULL = new TextEncoder().encode("null");
 
-const LBRACE = 0x7b;
+const LBRACE = 0x7b, BACKSLASH = 0x5c, LOWER_U = 0x75, LOWER_T = 0x74;
+const TREAM = new TextEncoder().encode("tream");
 const TRUE = new TextEncoder().encode("true");
 const decoder = new TextDecoder();
 
@@ -100,17 +101,20 @@ const decoder = new TextDecoder();
  * @param options.inject whether to ask the origin for usage in a streamed chat or completion
  * @param options.capOutput a cap to write into a bounded body that names none (every `null` cap becomes it too), so
  *        the origin generates no more than was reserved; null: the body's caps stay as they are
+ * @param options.streamOnly only whether it streams is needed (no hard budget): a body in which no key can spell
+ *        `stream` is then not scanned, and its caps and counts are not read (`bounded` false)
  */
 export function readMeteredRequest(
   route: MeteredRoute,
   body: Uint8Array,
-  options: { inject: boolean; capOutput?: number | null },
+  options: { inject: boolean; capOutput?: number | null; streamOnly?: boolean },
 ): RequestReading {
   const inputEstimate = Math.ceil(body.byteLength / BYTES_PER_TOKEN);
   const unread: RequestReading = {
     stream: false, maxTokens: null, inputEstimate, body, injected: false, choices: 1, bounded: false,
     problem: { field: null, text: "the body is not a strict UTF-8 JSON object" },
   };
+  if (options.streamOnly && !(options.inject && mayNameStream(body))) return { ...unread, problem: NOT_BOUNDED };
   if (!isUtf8(body)) return unread;
   const scanned = scanObject(body, TOP_LEVEL);
   if (typeof scanned === "string") return unread;
@@ -201,6 +205,28 @@ function flags(body: Uint8Array, option: Member): ScannedObject {
     empty: inner.empty,
     members: inner.members.map((m) => ({ ...m, keyStart: m.keyStart + at, start: m.start + at, end: m.end + at })),
   };
+}
+
+/** What a reading made without a cap to write says about bounds: nothing (it never looked). */
+const NOT_BOUNDED = { field: null, text: "the body was not read for a bound" };
+
+/**
+ * Whether a key of this body may be `stream` as origins read keys (case folded, `ſ` as `s`, \u escapes): it holds
+ * `tream` in any case, or an escape. A body with neither cannot ask for a stream, and is not scanned: the common chat
+ * body costs one pass over its bytes instead of a scan of its JSON.
+ */
+function mayNameStream(body: Uint8Array): boolean {
+  for (let i = 0; i + 1 < body.length; i++) {
+    const c = body[i]!;
+    if (c === BACKSLASH && body[i + 1] === LOWER_U) return true;
+    if ((c | 0x20) === LOWER_T && i + 4 < body.length && startsWithFolded(body, TREAM, i)) return true;
+  }
+  return false;
+}
+
+function startsWithFolded(body: Uint8Array, lower: Uint8Array, at: number): boolean {
+  for (let k = 0; k < lower.length; k++) if ((body[at + k]! | 0x20) !== lower[k]) return false;
+  return true;
 }
 
 /** The value is the literal `true` (not "true", not 1: what a client wrote, as strict decoders read it). */

@@ -8,10 +8,10 @@
  * A hang-up is seen three ways, because runtimes differ: the readable's cancel reaches the transformer's `cancel`
  * (where the runtime implements it), it errors the pipe from the origin, and the caller can call `finish()`.
  */
-import { JsonTailScanner } from "./json-tail";
-import type { MeteredRoute } from "./request";
+import { JsonTailScanner, lastUsageObject } from "./json-tail";
+import { BYTES_PER_TOKEN, type MeteredRoute } from "./request";
 import { SseScanner } from "./sse";
-import { NOT_METERED, estimated, reported, type MeteredUsage, type TokenCounts } from "./usage";
+import { NOT_METERED, countsIn, estimated, reported, type MeteredUsage, type TokenCounts } from "./usage";
 
 export interface MeterOptions {
   route: MeteredRoute;
@@ -104,16 +104,19 @@ export function readsWhole(status: number, contentType: string | null, contentLe
 
 /** What an answer read whole used (see readsWhole). */
 export function meterWhole(bytes: Uint8Array, options: Omit<MeterOptions, "injected">): MeteredUsage {
-  const scanner = new JsonTailScanner(options.route);
-  scanner.push(bytes);
-  return counted(scanner, options.inputEstimate, false);
+  const usage = lastUsageObject(bytes);
+  const counts = usage === null ? null : countsIn(options.route, usage);
+  return countedAs(counts, options.inputEstimate + Math.ceil(bytes.byteLength / BYTES_PER_TOKEN), false);
 }
 
 function counted(scanner: BodyScanner, inputEstimate: number, cut: boolean): MeteredUsage {
-  const usage = scanner.usage();
+  return countedAs(scanner.usage(), inputEstimate + scanner.outputEstimate(), cut);
+}
+
+/** The reported counts, or, without them, the estimate (and why). */
+function countedAs(usage: TokenCounts | "malformed" | null, estimate: number, cut: boolean): MeteredUsage {
   if (usage !== null && usage !== "malformed") return reported(usage);
-  const reason = usage === "malformed" ? "malformed" : cut ? "cut_short" : "not_reported";
-  return estimated(inputEstimate + scanner.outputEstimate(), reason);
+  return estimated(estimate, usage === "malformed" ? "malformed" : cut ? "cut_short" : "not_reported");
 }
 
 /** `text/event-stream`, with any parameters, in any case (RFC 9110 §8.3.1). */

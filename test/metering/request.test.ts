@@ -235,3 +235,16 @@ describe("what bounds the output (a hard budget's reservation)", () => {
     expect(reading).toMatchObject({ injected: true, maxTokens: 7 });
   });
 });
+
+describe("a reading for the stream only (no hard budget)", () => {
+  const streamOnly = (text: string) => readMeteredRequest("chat", new TextEncoder().encode(text), { inject: true, streamOnly: true });
+
+  it("skips a body in which no key can spell stream, and reads one that may", () => {
+    expect(streamOnly('{"model":"m","max_tokens":5}')).toMatchObject({ stream: false, maxTokens: null, bounded: false, injected: false });
+    for (const body of ['{"stream":true}', '{"STREAM":true}', '{"ſtream":true}', '{"str\\u0065am":true}']) {
+      expect(streamOnly(body), body).toMatchObject({ stream: true, injected: true });
+    }
+    // Mentioned in a value only: scanned, and not a stream.
+    expect(streamOnly('{"messages":[{"content":"a stream of text"}]}')).toMatchObject({ stream: false, injected: false });
+  });
+});
