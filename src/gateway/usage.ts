@@ -29,6 +29,8 @@ const STALE_MS = 30_000;
  */
 export const MAX_STATEMENTS_PER_INVOCATION = 45;
 
+const DAY_MS = 86_400_000;
+
 /** What one request added: noted when its answer has ended. */
 export interface EndedRequest {
   projectId: string;
@@ -49,6 +51,7 @@ export class UsageRecorder {
   /** When the flushing invocation was scheduled; null when none is. */
   private scheduledAt: number | null = null;
   private lastFlushAt = Number.NEGATIVE_INFINITY;
+  private today = { day: Number.NaN, date: "" };
 
   /**
    * A request with this key was admitted at `now`. Noted only: the write is scheduled when the request's answer ends
@@ -68,7 +71,7 @@ export class UsageRecorder {
 
   /** A request's answer has ended, with these tokens. */
   ended(db: D1Database, ctx: ExecutionContext, intervalMs: number, request: EndedRequest): void {
-    const date = isoNow(request.at).slice(0, 10);
+    const date = this.dateOf(request.at);
     const keyId = request.keyId ?? "";
     const id = `${request.projectId}\n${date}\n${keyId}\n${request.deployment}`;
     const day = this.days.get(id);
@@ -90,6 +93,13 @@ export class UsageRecorder {
       });
     }
     this.schedule(db, ctx, intervalMs);
+  }
+
+  /** The UTC day of `at`, `YYYY-MM-DD`: formatted once a day, not once a request (a Date and an ISO string each). */
+  private dateOf(at: number): string {
+    const day = Math.floor(at / DAY_MS);
+    if (day !== this.today.day) this.today = { day, date: isoNow(day * DAY_MS).slice(0, 10) };
+    return this.today.date;
   }
 
   /** One flushing invocation at a time; what arrives meanwhile goes with its next round, or the next one's. */
