@@ -72,10 +72,20 @@ interface ReservationRow extends Record<string, SqlStorageValue> {
 }
 
 export class BudgetCounter extends DurableObject<Env> {
+  /**
+   * When the alarm is set for, as this object last set or read it (null: none). Kept in memory so an admission does
+   * not ask storage for it: the alarm only needs moving when a reservation expires sooner than it, and reservations
+   * all live RESERVATION_TTL_MS, so it almost never does. Only this object sets its alarm; the alarm handler clears it.
+   */
+  #alarmAt: number | null = null;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    // Before the first call runs: every method may assume the tables exist.
-    ctx.blockConcurrencyWhile(async () => this.#createTables());
+    // Before the first call runs: every method may assume the tables exist, and the alarm time is known.
+    ctx.blockConcurrencyWhile(async () => {
+      this.#createTables();
+      this.#alarmAt = await ctx.storage.getAlarm();
+    });
   }
 
   /**
@@ -99,6 +109,7 @@ export class BudgetCounter extends DurableObject<Env> {
     this.ctx.storage.sql.exec("INSERT OR REPLACE INTO removed (id) VALUES (1)");
     // From compatibility date 2026-02-24 deleteAll removes the alarm too; said again so it holds at any date.
     await this.ctx.storage.deleteAlarm();
+    this.#alarmAt = null;
   }
 
   state(): BudgetState {
@@ -132,9 +143,8 @@ export class BudgetCounter extends DurableObject<Env> {
       now + RESERVATION_TTL_MS,
     );
     // The reservation is stored; the alarm only bounds how long it may stay unsettled.
-    const alarm = await this.ctx.storage.getAlarm();
-    const next = this.#nextAlarm();
-    if (next !== null && (alarm === null || alarm > next)) await this.ctx.storage.setAlarm(next);
+    const next = now + RESERVATION_TTL_MS;
+    if (this.#alarmAt === null || this.#alarmAt > next) await this.#setAlarm(next);
     return { ok: true };
   }
 
@@ -161,6 +171,8 @@ export class BudgetCounter extends DurableObject<Env> {
 
   /** Charges in full every reservation past its expiry (its Worker died before settling), then re-arms. */
   override async alarm(): Promise<void> {
+    // The alarm that fired is spent; it is set again below if there is more to do.
+    this.#alarmAt = null;
     const now = Date.now();
     const budget = this.#budget(now);
     if (budget === null) return;
@@ -179,7 +191,12 @@ export class BudgetCounter extends DurableObject<Env> {
     this.#setSpent(budget.spent + due);
     sql.exec("DELETE FROM reservations WHERE charged = 1 AND expires_at <= ?", now - CHARGED_KEPT_MS);
     const next = this.#nextAlarm();
-    if (next !== null) await this.ctx.storage.setAlarm(next);
+    if (next !== null) await this.#setAlarm(next);
+  }
+
+  async #setAlarm(at: number): Promise<void> {
+    await this.ctx.storage.setAlarm(at);
+    this.#alarmAt = at;
   }
 
   #createTables(): void {
