@@ -7,8 +7,13 @@
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
-/** What issue 13 achieved (301,647 bytes, minified) plus about 10%; the issue's ceiling is 400 KB. */
-const BUDGET_BYTES = 330_000;
+/**
+ * What issue 13 achieved (301,647 bytes, minified) plus about 10% was 330 KB. Issue 14 (usage and token budgets) added
+ * 38 KB of keygate's own code and no dependency (the metering module, the JSON scanner it shares with the model pin,
+ * the BudgetCounter Durable Object, the budget and usage routes): 341 KB, the size issue 13's startup time was
+ * measured at (BENCHMARKS.md, "A small bundle"). So 360 KB, about 5% over that; issue 13's ceiling is 400 KB.
+ */
+const BUDGET_BYTES = 360_000;
 
 const file = process.argv[2] ?? ".wrangler/dry-run/index.js";
 let bundle;

@@ -38,7 +38,8 @@ export async function admit(env: Env, budgets: readonly BudgetRef[], tokens: num
     // admit failed or timed out (it may have reserved all the same; settling nothing that was not reserved is free).
     await settle(0);
     if (failed !== undefined) throw failed.reason;
-    throw new ApiError("insufficient_quota");
+    // OpenAI's SDKs retry a 429 unless told not to; a spent budget does not come back in a second.
+    throw new ApiError("insufficient_quota", undefined, null, { headers: { "x-should-retry": "false" } });
   }
   return { settle };
 }

@@ -141,11 +141,16 @@ export function readMeteredRequest(
   }
   const edits: Edit[] = [];
   const cap = CAP_WRITTEN[route];
-  if (options.capOutput != null && problem === null && maxTokens === null && cap !== null) {
-    const text = String(options.capOutput);
+  if (options.capOutput != null && problem === null && cap !== null) {
+    // The cap reserved for, per answer: the request's own, or the one written in. Every `null` cap becomes it, and it
+    // is spelled exactly at least once: origins in Python and JavaScript match keys exactly, and would see no cap in
+    // a body whose only cap is `Max_Tokens` (as the model pin adds an exact `model`).
+    const perAnswer = maxTokens ?? options.capOutput;
+    const text = String(perAnswer);
     for (const member of nullCaps) edits.push({ start: member.start, end: member.end, text });
-    if (nullCaps.length === 0) edits.push({ start: scanned.open, end: scanned.open, text: `"${cap}":${text}${scanned.empty ? "" : ","}` });
-    maxTokens = options.capOutput;
+    const exact = scanned.members.some((member) => member.exact && CAPS[route].includes(member.name));
+    if (!exact) edits.push({ start: scanned.open, end: scanned.open, text: `"${cap}":${text}${scanned.empty ? "" : ","}` });
+    maxTokens = perAnswer;
   }
   const wantsUsage = options.inject && stream && (route === "chat" || route === "completions");
   const usageEdits = wantsUsage ? includeUsage(body, scanned) : [];

@@ -248,3 +248,15 @@ describe("a reading for the stream only (no hard budget)", () => {
     expect(streamOnly('{"messages":[{"content":"a stream of text"}]}')).toMatchObject({ stream: false, injected: false });
   });
 });
+
+describe("the cap written for a hard budget is one every origin reads", () => {
+  const capped = (body: string) =>
+    new TextDecoder().decode(readMeteredRequest("chat", new TextEncoder().encode(body), { inject: false, capOutput: 300 }).body);
+
+  it("adds the cap spelled exactly when the body's only cap is in another case", () => {
+    expect(capped('{"Max_Tokens":5}')).toBe('{"max_tokens":5,"Max_Tokens":5}');
+    expect(capped('{"MAX_TOKENS":null}')).toBe('{"max_tokens":300,"MAX_TOKENS":300}');
+    expect(capped('{"max_tokens":null,"Max_Tokens":7}')).toBe('{"max_tokens":7,"Max_Tokens":7}');
+    expect(capped('{"max_completion_tokens":9}')).toBe('{"max_completion_tokens":9}');
+  });
+});

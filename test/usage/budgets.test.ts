@@ -43,6 +43,8 @@ describe("hard budgets", () => {
     const body = await expectError(denied, 429, "insufficient_quota");
     expect(body.error.type).toBe("insufficient_quota");
     expect(denied.headers.get("keygate-revision")).not.toBeNull();
+    // OpenAI's SDKs would retry a 429 twice; a spent budget tells them not to.
+    expect(denied.headers.get("x-should-retry")).toBe("false");
     expect(calls()).toBe(1);
   });
 
