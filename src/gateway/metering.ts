@@ -39,7 +39,7 @@ export class RequestMetering {
 
   constructor(
     private readonly context: MeteringContext,
-    /** The OpenAI route whose usage is counted, or null (any other path: the request is counted, not its tokens). */
+    /** The OpenAI route whose usage is read, or null (any other path: its answer is read as a chat answer would be). */
     readonly route: MeteredRoute | null,
   ) {
     this.finished = new Promise((resolve) => (this.finish = resolve));
@@ -50,11 +50,14 @@ export class RequestMetering {
     return this.context.budgets.length > 0;
   }
 
-  /** Whether the body must be read before forwarding: to ask for stream usage, or to know what a budget reserves. */
+  /**
+   * Whether the body must be read before forwarding: to ask for stream usage, or to know what a hard budget reserves
+   * (a soft one reserves nothing).
+   */
   get inspect(): boolean {
     if (this.route === null) return false;
     const streams = this.route === "chat" || this.route === "completions";
-    return (streams && this.context.deployment.injectStreamUsage) || this.context.budgets.length > 0;
+    return (streams && this.context.deployment.injectStreamUsage) || this.hard;
   }
 
   get inject(): boolean {
