@@ -202,6 +202,8 @@ async function meteredBody(
     try {
       bytes = new Uint8Array(await upstream.arrayBuffer());
     } catch (err) {
+      // Cut while it arrived (a hang-up, a reset): the origin had the request, so its input is charged.
+      metering.ended(estimated(inputEstimate, "cut_short"));
       throw new ApiError("origin_unreachable", undefined, null, { cause: err });
     }
     metering.ended(meterWhole(bytes, { route, inputEstimate }));

@@ -66,11 +66,35 @@ export interface RequestReading {
  */
 export const BYTES_PER_TOKEN = 4;
 
+/**
+ * The members that cap a route's output, as origins read them: OpenAI's names, and llama.cpp's `n_predict`, which
+ * wins there over `max_tokens` (so it is read into the reservation, and a null one is overwritten like the others).
+ */
 const CAPS: Record<MeteredRoute, readonly string[]> = {
+  chat: ["max_tokens", "max_completion_tokens", "n_predict"],
+  completions: ["max_tokens", "max_completion_tokens", "n_predict"],
+  embeddings: [],
+  responses: ["max_output_tokens"],
+};
+
+/** The caps every OpenAI-compatible origin reads: one of them must be spelled exactly for a written cap to hold. */
+const STANDARD_CAPS: Record<MeteredRoute, readonly string[]> = {
   chat: ["max_tokens", "max_completion_tokens"],
   completions: ["max_tokens", "max_completion_tokens"],
   embeddings: [],
   responses: ["max_output_tokens"],
+};
+
+/**
+ * `/v1/responses` members that make its cost unknowable before it is forwarded: a background response answers at once
+ * and generates afterwards (its usage arrives on a later GET, which is not metered); a previous response, a
+ * conversation or a stored prompt bring input the body does not hold. A hard budget refuses them.
+ */
+const UNBOUNDABLE: Record<MeteredRoute, readonly string[]> = {
+  chat: [],
+  completions: [],
+  embeddings: [],
+  responses: ["background", "previous_response_id", "conversation", "prompt"],
 };
 
 /** How many answers one request may ask for; `best_of` is the legacy completions API's. */
@@ -89,7 +113,11 @@ const CAP_WRITTEN: Record<MeteredRoute, string | null> = {
   responses: "max_output_tokens",
 };
 
-const TOP_LEVEL = ["stream", "stream_options", "max_tokens", "max_completion_tokens", "max_output_tokens", "n", "best_of"];
+const TOP_LEVEL = [
+  "stream", "stream_options", "max_tokens", "max_completion_tokens", "max_output_tokens", "n_predict", "n", "best_of",
+  "prompt", "background", "previous_response_id", "conversation",
+];
+const FALSE = new TextEncoder().encode("false");
 const NULL = new TextEncoder().encode("null");
 
 const LBRACE = 0x7b, BACKSLASH = 0x5c, LOWER_U = 0x75, LOWER_T = 0x74;
@@ -137,8 +165,13 @@ export function readMeteredRequest(
       const count = positiveInteger(value);
       if (count !== null) choices = Math.max(choices, count);
       else problem ??= { field: member.name, text: `'${member.name}' is not a positive integer` };
+    } else if (UNBOUNDABLE[route].includes(member.name) && !isLiteral(value, NULL) && !isLiteral(value, FALSE)) {
+      problem ??= { field: member.name, text: `'${member.name}' makes what the response costs unknown until after it` };
     }
   }
+  // A completions `prompt` that is a list of prompts gets an answer (n of them) for each.
+  const prompt = route === "completions" ? scanned.members.findLast((member) => member.name === "prompt") : undefined;
+  if (prompt !== undefined && problem === null) choices *= promptCount(body.subarray(prompt.start, prompt.end));
   const edits: Edit[] = [];
   const cap = CAP_WRITTEN[route];
   if (options.capOutput != null && problem === null && cap !== null) {
@@ -148,7 +181,7 @@ export function readMeteredRequest(
     const perAnswer = maxTokens ?? options.capOutput;
     const text = String(perAnswer);
     for (const member of nullCaps) edits.push({ start: member.start, end: member.end, text });
-    const exact = scanned.members.some((member) => member.exact && CAPS[route].includes(member.name));
+    const exact = scanned.members.some((member) => member.exact && STANDARD_CAPS[route].includes(member.name));
     if (!exact) edits.push({ start: scanned.open, end: scanned.open, text: `"${cap}":${text}${scanned.empty ? "" : ","}` });
     maxTokens = perAnswer;
   }
@@ -210,6 +243,14 @@ function flags(body: Uint8Array, option: Member): ScannedObject {
     empty: inner.empty,
     members: inner.members.map((m) => ({ ...m, keyStart: m.keyStart + at, start: m.start + at, end: m.end + at })),
   };
+}
+
+/** How many prompts a completions `prompt` holds: a list of strings or of token lists is one each; anything else one. */
+function promptCount(value: Uint8Array): number {
+  if (value[0] !== 0x5b) return 1; // not an array
+  const parsed: unknown = JSON.parse(decoder.decode(value));
+  if (!Array.isArray(parsed) || parsed.length === 0 || typeof parsed[0] === "number") return 1; // one token list
+  return parsed.length;
 }
 
 /** What a reading made without a cap to write says about bounds: nothing (it never looked). */

@@ -260,3 +260,32 @@ describe("the cap written for a hard budget is one every origin reads", () => {
     expect(capped('{"max_completion_tokens":9}')).toBe('{"max_completion_tokens":9}');
   });
 });
+
+describe("what else a hard budget must read", () => {
+  const reading = (route: MeteredRoute, body: string) =>
+    readMeteredRequest(route, new TextEncoder().encode(body), { inject: false, capOutput: 300 });
+  const text = (route: MeteredRoute, body: string) => new TextDecoder().decode(reading(route, body).body);
+
+  it("llama.cpp's n_predict caps the output too: read, and overwritten when null", () => {
+    expect(reading("chat", '{"max_tokens":10,"n_predict":100000}')).toMatchObject({ maxTokens: 100000, bounded: true });
+    expect(reading("chat", '{"n_predict":-1}')).toMatchObject({ bounded: false, problem: { field: "n_predict" } });
+    expect(text("chat", '{"n_predict":null}')).toBe('{"max_tokens":300,"n_predict":300}');
+    // Alone, it is not a cap every origin reads: max_tokens is added beside it.
+    expect(text("completions", '{"n_predict":20}')).toBe('{"max_tokens":20,"n_predict":20}');
+  });
+
+  it("a completions prompt list gets an answer for each prompt", () => {
+    expect(reading("completions", '{"prompt":["a","b","c"],"max_tokens":9,"n":2}')).toMatchObject({ choices: 6 });
+    expect(reading("completions", '{"prompt":[[1],[2]],"max_tokens":9}')).toMatchObject({ choices: 2 });
+    expect(reading("completions", '{"prompt":[1,2,3],"max_tokens":9}')).toMatchObject({ choices: 1 });
+    expect(reading("completions", '{"prompt":"one","max_tokens":9}')).toMatchObject({ choices: 1 });
+  });
+
+  it("a background response, or input the body does not hold, cannot be bounded", () => {
+    for (const field of ["background", "previous_response_id", "conversation", "prompt"]) {
+      const value = field === "background" ? "true" : '"x"';
+      expect(reading("responses", `{"input":"x","${field}":${value}}`)).toMatchObject({ bounded: false, problem: { field } });
+    }
+    expect(reading("responses", '{"input":"x","background":false,"previous_response_id":null}')).toMatchObject({ bounded: true });
+  });
+});

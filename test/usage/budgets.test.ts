@@ -265,6 +265,24 @@ describe("what a hard budget bounds", () => {
     expect(await budgetOf(f.project.slug, budget.id)).toMatchObject({ spent_tokens: inputEstimate(prompt), reserved_tokens: 0 });
   });
 
+  it("a JSON answer cut while it arrived is charged the request's input", async () => {
+    const f = await fixture();
+    const budget = await hardBudget(f, 1_000_000);
+    const prompt = { model: "m", messages: [{ role: "user", content: "x".repeat(4_000) }], max_tokens: 10 };
+    const cut = () =>
+      new Response(
+        new ReadableStream({
+          pull(controller) {
+            controller.enqueue(new TextEncoder().encode('{"choices":['));
+            controller.error(new Error("reset"));
+          },
+        }),
+        { headers: { "content-type": "application/json", "content-length": "200" } },
+      );
+    expect((await call(`${f.path}${CHAT}`, { token: f.key.key, origin: cut, body: prompt })).status).toBe(502);
+    await expect.poll(async () => (await budgetOf(f.project.slug, budget.id)).spent_tokens).toBe(inputEstimate(prompt));
+  });
+
   it("any method but GET, HEAD and OPTIONS is metered and charged; a spent budget refuses a GET too", async () => {
     const f = await fixture({ allowed_paths: [CHAT, "/v1/models"] });
     const { origin } = openAiOrigin({ prompt_tokens: 100, completion_tokens: 900 });
