@@ -15,6 +15,13 @@ export function isoNow(now = Date.now()): string {
   return new Date(now).toISOString();
 }
 
+export const DAY_MS = 86_400_000;
+
+/** The UTC day of an instant, `YYYY-MM-DD` (how usage is dated). */
+export function utcDate(millis: number): string {
+  return isoNow(millis).slice(0, 10);
+}
+
 /**
  * A stored time as epoch ms. Throws on one that does not parse: NaN compares false both ways, so an unreadable
  * `expires_at` would never expire — a corrupt row must fail closed (the store turns this into a 503).

@@ -6,7 +6,7 @@
 import * as z from "zod";
 import { ApiError } from "../errors";
 import { listUsage, type UsageRow } from "../store/usage";
-import { isoNow } from "../time";
+import { DAY_MS, utcDate } from "../time";
 import { projectFor } from "./guard";
 import { Routes } from "./route";
 import { AUTH_ERRORS, json, ProjectParams, Slug, TypedId } from "./schemas";
@@ -15,12 +15,15 @@ import { AUTH_ERRORS, json, ProjectParams, Slug, TypedId } from "./schemas";
 const MAX_DAYS = 366;
 const DEFAULT_DAYS = 30;
 const MAX_PAGE_SIZE = 1000;
-const DAY_MS = 86_400_000;
 
 const IsoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD")
-  .refine((text) => !Number.isNaN(Date.parse(`${text}T00:00:00Z`)) && isoNow(Date.parse(`${text}T00:00:00Z`)).startsWith(text), "is not a calendar date");
+  // Date.parse rolls 2026-02-30 over to March: a calendar date is one that reads back the same.
+  .refine((text) => {
+    const millis = Date.parse(`${text}T00:00:00Z`);
+    return !Number.isNaN(millis) && utcDate(millis) === text;
+  }, "is not a calendar date");
 
 const UsageQuery = z.object({
   from: IsoDate.optional().meta({ description: "First UTC day, inclusive (default: 29 days before `to`)." }),
@@ -92,8 +95,8 @@ usage.add(
   async (c) => {
     const project = await projectFor(c, c.req.valid("param").project, "read");
     const query = c.req.valid("query");
-    const to = query.to ?? isoNow().slice(0, 10);
-    const from = query.from ?? isoNow(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_DAYS - 1) * DAY_MS).slice(0, 10);
+    const to = query.to ?? utcDate(Date.now());
+    const from = query.from ?? utcDate(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_DAYS - 1) * DAY_MS);
     if (from > to) throw new ApiError("invalid_request", "Invalid 'from': it is after 'to'.", "from");
     if ((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS >= MAX_DAYS) {
       throw new ApiError("invalid_request", `Invalid 'from': one report covers at most ${MAX_DAYS} days.`, "from");

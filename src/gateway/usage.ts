@@ -13,7 +13,7 @@
  */
 import { logLine } from "../log";
 import { addUsage, type DayUsage, type KeyUse } from "../store/usage";
-import { isoNow } from "../time";
+import { DAY_MS, isoNow, utcDate } from "../time";
 
 /**
  * How long one invocation keeps flushing: its waitUntil may run 30 s after its answer. A round that would start
@@ -29,7 +29,6 @@ const STALE_MS = 30_000;
  */
 export const MAX_STATEMENTS_PER_INVOCATION = 45;
 
-const DAY_MS = 86_400_000;
 
 /** What one request added: noted when its answer has ended. */
 export interface EndedRequest {
@@ -46,7 +45,7 @@ export interface EndedRequest {
 }
 
 export class UsageRecorder {
-  private keys = new Map<string, { count: number; lastUsedAt: number }>();
+  private keys = new Map<string, KeyCounts>();
   private days = new Map<string, DayUsage>();
   /** When the flushing invocation was scheduled; null when none is. */
   private scheduledAt: number | null = null;
@@ -60,45 +59,30 @@ export class UsageRecorder {
    * the isolate writes meanwhile.
    */
   used(keyId: string, now: number): void {
-    const use = this.keys.get(keyId);
-    if (use) {
-      use.count += 1;
-      use.lastUsedAt = Math.max(use.lastUsedAt, now);
-    } else {
-      this.keys.set(keyId, { count: 1, lastUsedAt: now });
-    }
+    addKeyUse(this.keys, keyId, { count: 1, lastUsedAt: now });
   }
 
   /** A request's answer has ended, with these tokens. */
   ended(db: D1Database, ctx: ExecutionContext, intervalMs: number, request: EndedRequest): void {
     const date = this.dateOf(request.at);
     const keyId = request.keyId ?? "";
-    const id = `${request.projectId}\n${date}\n${keyId}\n${request.deployment}`;
-    const day = this.days.get(id);
-    if (day) {
-      day.requests += 1;
-      day.promptTokens += request.promptTokens;
-      day.completionTokens += request.completionTokens;
-      day.estimatedTokens += request.estimatedTokens;
-    } else {
-      this.days.set(id, {
-        projectId: request.projectId,
-        date,
-        keyId,
-        deployment: request.deployment,
-        requests: 1,
-        promptTokens: request.promptTokens,
-        completionTokens: request.completionTokens,
-        estimatedTokens: request.estimatedTokens,
-      });
-    }
+    addDay(this.days, `${request.projectId}\n${date}\n${keyId}\n${request.deployment}`, {
+      projectId: request.projectId,
+      date,
+      keyId,
+      deployment: request.deployment,
+      requests: 1,
+      promptTokens: request.promptTokens,
+      completionTokens: request.completionTokens,
+      estimatedTokens: request.estimatedTokens,
+    });
     this.schedule(db, ctx, intervalMs);
   }
 
   /** The UTC day of `at`, `YYYY-MM-DD`: formatted once a day, not once a request (a Date and an ISO string each). */
   private dateOf(at: number): string {
     const day = Math.floor(at / DAY_MS);
-    if (day !== this.today.day) this.today = { day, date: isoNow(day * DAY_MS).slice(0, 10) };
+    if (day !== this.today.day) this.today = { day, date: utcDate(day * DAY_MS) };
     return this.today.date;
   }
 
@@ -147,23 +131,38 @@ export class UsageRecorder {
     return keys.size + days.size;
   }
 
-  private putBack(keys: Map<string, { count: number; lastUsedAt: number }>, days: Map<string, DayUsage>): void {
-    for (const [keyId, use] of keys) {
-      const now = this.keys.get(keyId);
-      if (now) {
-        now.count += use.count;
-        now.lastUsedAt = Math.max(now.lastUsedAt, use.lastUsedAt);
-      } else this.keys.set(keyId, use);
-    }
-    for (const [id, day] of days) {
-      const now = this.days.get(id);
-      if (now) {
-        now.requests += day.requests;
-        now.promptTokens += day.promptTokens;
-        now.completionTokens += day.completionTokens;
-        now.estimatedTokens += day.estimatedTokens;
-      } else this.days.set(id, day);
-    }
+  private putBack(keys: Map<string, KeyCounts>, days: Map<string, DayUsage>): void {
+    for (const [keyId, use] of keys) addKeyUse(this.keys, keyId, use);
+    for (const [id, day] of days) addDay(this.days, id, day);
+  }
+
+}
+
+/** A key's uses not yet written. */
+interface KeyCounts {
+  count: number;
+  lastUsedAt: number;
+}
+
+/** Adds uses of a key to what `keys` holds for it (a request's, or a failed batch's put back). */
+function addKeyUse(keys: Map<string, KeyCounts>, keyId: string, use: KeyCounts): void {
+  const held = keys.get(keyId);
+  if (held === undefined) keys.set(keyId, { ...use });
+  else {
+    held.count += use.count;
+    held.lastUsedAt = Math.max(held.lastUsedAt, use.lastUsedAt);
+  }
+}
+
+/** Adds a day's counts to what `days` holds under `id` (a request's, or a failed batch's put back). */
+function addDay(days: Map<string, DayUsage>, id: string, day: DayUsage): void {
+  const held = days.get(id);
+  if (held === undefined) days.set(id, { ...day });
+  else {
+    held.requests += day.requests;
+    held.promptTokens += day.promptTokens;
+    held.completionTokens += day.completionTokens;
+    held.estimatedTokens += day.estimatedTokens;
   }
 }
 
