@@ -4,7 +4,7 @@
  * (503 `store_unavailable`): a budgeted request is then refused, never let through uncounted (fail closed).
  */
 import type { Env } from "../env";
-import { STORE_TIMEOUT_MS } from "../store/authorization";
+import { STORE_TIMEOUT_MS, withinTimeout } from "../store/authorization";
 import { StoreError } from "../store/errors";
 
 /** The budget's counter (no I/O until a method is called). */
@@ -14,16 +14,10 @@ export function counterOf(env: Env, budgetId: string) {
 
 /** The counter call's answer within STORE_TIMEOUT_MS, or a StoreError. */
 export async function counterCall<T>(call: () => PromiseLike<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreError("timeout", `budget counter: no answer to ${what} within ${STORE_TIMEOUT_MS} ms`)), STORE_TIMEOUT_MS);
-  });
   try {
-    return await Promise.race([call(), timeout]);
+    return await withinTimeout(Promise.resolve(call()), STORE_TIMEOUT_MS);
   } catch (err) {
-    if (err instanceof StoreError) throw err;
-    throw new StoreError("unavailable", `budget counter: ${what} failed: ${String(err)}`, { cause: err });
-  } finally {
-    clearTimeout(timer);
+    const kind = err instanceof StoreError ? err.kind : "unavailable";
+    throw new StoreError(kind, `budget counter: ${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }

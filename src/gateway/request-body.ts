@@ -103,21 +103,27 @@ function isIdentityEncoded(headers: Headers): boolean {
  */
 async function readWhole(request: Request, declared: number | null, maxBodyBytes: number, timeoutMs: number): Promise<Uint8Array> {
   if (declared === null) return readBounded(request, maxBodyBytes, timeoutMs);
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ApiError("request_timeout")), timeoutMs);
-  });
+  const deadline = bodyDeadline(timeoutMs);
   const read = request.arrayBuffer();
   try {
-    return new Uint8Array(await Promise.race([read, deadline]));
+    return new Uint8Array(await Promise.race([read, deadline.passed]));
   } catch (err) {
     // The read goes on without a reader: cancel what is left of the body (a dripping client's, say).
     read.catch(() => undefined);
     await request.body?.cancel().catch(() => undefined);
     throw unreadable(request, err);
   } finally {
-    clearTimeout(timer);
+    deadline.clear();
   }
+}
+
+/** Rejects with 408 `request_timeout` once `timeoutMs` have passed, unless cleared first. */
+function bodyDeadline(timeoutMs: number): { passed: Promise<never>; clear: () => void } {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const passed = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ApiError("request_timeout")), timeoutMs);
+  });
+  return { passed, clear: () => clearTimeout(timer) };
 }
 
 /** Why a body could not be read, in the contract's words: the deadline, the client hanging up, or anything else. */
@@ -130,17 +136,14 @@ function unreadable(request: Request, err: unknown): ApiError {
 /** A body of unknown length, chunk by chunk: at most `maxBodyBytes` of it, within `timeoutMs`. */
 async function readBounded(request: Request, maxBodyBytes: number, timeoutMs: number): Promise<Uint8Array> {
   const reader = (request.body as ReadableStream<Uint8Array>).getReader();
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ApiError("request_timeout")), timeoutMs);
-  });
+  const deadline = bodyDeadline(timeoutMs);
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
     for (;;) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
-        chunk = await Promise.race([reader.read(), deadline]);
+        chunk = await Promise.race([reader.read(), deadline.passed]);
       } catch (err) {
         throw unreadable(request, err);
       }
@@ -153,7 +156,7 @@ async function readBounded(request: Request, maxBodyBytes: number, timeoutMs: nu
     await reader.cancel().catch(() => undefined);
     throw err;
   } finally {
-    clearTimeout(timer);
+    deadline.clear();
   }
   const out = new Uint8Array(total);
   let offset = 0;

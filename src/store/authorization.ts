@@ -218,8 +218,8 @@ function rulesOf(json: string | null): RuleRecord[] {
   return rules.sort((a, b) => (a.policyId < b.policyId ? -1 : a.policyId > b.policyId ? 1 : a.index - b.index));
 }
 
-/** The query's answer, or a `timeout` StoreError once `ms` have passed without one. */
-function withinTimeout<T>(query: Promise<T>, ms: number): Promise<T> {
+/** The query's answer, or a `timeout` StoreError once `ms` have passed without one (a budget counter's call too). */
+export function withinTimeout<T>(query: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | null = null;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new StoreError("timeout", `no answer within ${ms} ms`)), ms);
