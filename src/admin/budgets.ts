@@ -25,6 +25,7 @@ import {
   listBudgets,
   subjectExists,
   updateBudget,
+  BUDGET_SUBJECT_TYPES,
   type BudgetRow,
 } from "../store/budgets";
 import type { ProjectRow } from "../store/projects";
@@ -39,8 +40,9 @@ const MAX_LIMIT_TOKENS = Number.MAX_SAFE_INTEGER;
 const Period = z.enum(BUDGET_PERIODS);
 const Mode = z.enum(BUDGET_MODES);
 const LimitTokens = z.number().int().min(0).max(MAX_LIMIT_TOKENS);
+const SubjectType = z.enum(BUDGET_SUBJECT_TYPES);
 const Subject = z.strictObject({
-  type: z.enum(["key", "application", "project"]),
+  type: SubjectType,
   id: z.string().min(1).max(200).meta({ description: "The key's or application's id, or the project's slug." }),
 });
 
@@ -49,7 +51,7 @@ export const Budget = z
     id: z.string().meta({ example: "bud_01jcz9x7k2m3n4p5q6r7s8t9v0" }),
     object: z.literal("budget"),
     project: z.string(),
-    subject: z.object({ type: z.enum(["key", "application", "project"]), id: z.string() }),
+    subject: z.object({ type: SubjectType, id: z.string() }),
     limit_tokens: z.number().int(),
     period: Period,
     mode: Mode,
@@ -127,7 +129,7 @@ async function bestEffort(what: string, budgetId: string, step: () => Promise<un
   try {
     await counterCall(step, what);
   } catch (err) {
-    logLine({ level: "error", msg: "budget counter undo failed", budget_id: budgetId, step: what, error: String(err) });
+    logLine({ level: "error", msg: "budget counter step failed", budget_id: budgetId, step: what, error: String(err) });
   }
 }
 

@@ -52,7 +52,6 @@ export interface ForwardMetering {
   ended(usage: MeteredUsage): void;
 }
 
-
 /**
  * @param restPath the normalised path after `/endpoint/{project}/{deployment}` (see normalizeRestPath), already
  *                 checked against the deployment's allowed paths

@@ -6,7 +6,8 @@
 import { auditIfChangedStatement, auditStatement, type AuditContext } from "./audit";
 import { all, batch, changes, first, setClause } from "./db";
 
-export type BudgetSubjectType = "key" | "application" | "project";
+export const BUDGET_SUBJECT_TYPES = ["key", "application", "project"] as const;
+export type BudgetSubjectType = (typeof BUDGET_SUBJECT_TYPES)[number];
 
 export interface BudgetRow {
   id: string;
