@@ -1,0 +1,5 @@
+/** Every command the CLI knows, in the order `keygate --help` lists them. */
+import type { Command } from "../command.ts";
+import { projectCommands } from "./projects.ts";
+
+export const COMMANDS: Command[] = [...projectCommands];
