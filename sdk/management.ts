@@ -13,6 +13,7 @@ import { baseUrlOf, processEnvironment, requiredSetting, settingOf } from "./set
 import { List, type PageBody } from "./pages.ts";
 import { type PathOf, type QueryOf, type Route, Transport } from "./transport.ts";
 import { ensureApplication, ensureBudget, ensureDeployment, ensureKey, ensurePolicy } from "./ensure.ts";
+import type { DesiredApplication, DesiredKey, DesiredPolicy } from "./drift.ts";
 import type * as api from "./openapi.ts";
 
 export interface ManagementClientOptions {
@@ -129,7 +130,7 @@ export class ManagementClient {
     roll: (keyId: string, body: api.RollApiKey = {}) =>
       this.#transport.call("POST /projects/{project}/keys/{key_id}/roll", this.#in({ key_id: keyId }), { body }),
     /** By name among the project's unrevoked keys; `secret` is set only when this call created the key. */
-    ensure: (desired: api.CreateApiKey) => ensureKey(this, desired),
+    ensure: (desired: DesiredKey) => ensureKey(this, desired),
   };
 
   readonly tokens = {
@@ -152,7 +153,7 @@ export class ManagementClient {
     delete: (applicationId: string) =>
       this.#transport.call("DELETE /projects/{project}/applications/{application_id}", this.#in({ application_id: applicationId })),
     /** By name (unique in the project). */
-    ensure: (desired: api.CreateApplication) => ensureApplication(this, desired),
+    ensure: (desired: DesiredApplication) => ensureApplication(this, desired),
   };
 
   readonly policies = {
@@ -163,8 +164,8 @@ export class ManagementClient {
     update: (policyId: string, body: api.UpdatePolicy) =>
       this.#transport.call("PATCH /projects/{project}/policies/{policy_id}", this.#in({ policy_id: policyId }), { body }),
     delete: (policyId: string) => this.#transport.call("DELETE /projects/{project}/policies/{policy_id}", this.#in({ policy_id: policyId })),
-    /** By name (unique in the project); `rules` compared whole. */
-    ensure: (desired: api.CreatePolicy) => ensurePolicy(this, desired),
+    /** By name (unique in the project); `rules` compared in order (sdk/drift.ts). */
+    ensure: (desired: DesiredPolicy) => ensurePolicy(this, desired),
   };
 
   readonly budgets = {
