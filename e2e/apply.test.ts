@@ -1,0 +1,282 @@
+// `keygate apply | diff | export` against the real Worker (npm start's), as a user runs them: the bin spawned with
+// KEYGATE_BASE_URL/KEYGATE_TOKEN, a config file on disk. "No write" is checked where it is recorded: every management
+// write leaves an audit event, so equal audit counts before and after mean nothing was written.
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ManagementClient } from "../sdk/index.ts";
+import { type Keygate, ROOT, startKeygate } from "./lib/keygate.ts";
+
+let keygate: Keygate;
+let kg: ManagementClient;
+const dir = mkdtempSync(join(tmpdir(), "keygate-apply-"));
+const ORIGIN_SECRET = "origin-secret-value-4f1c9";
+
+beforeAll(async () => {
+  keygate = await startKeygate();
+  kg = new ManagementClient({ baseUrl: keygate.url, token: keygate.adminToken, env: {} });
+});
+
+afterAll(async () => {
+  await keygate?.stop();
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(ROOT, "bin", "keygate.js"), ...args],
+      { env: { ...process.env, KEYGATE_BASE_URL: keygate.url, KEYGATE_TOKEN: keygate.adminToken, ...env } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+/** Every audit event of these projects: equal before and after a command means it wrote nothing. */
+async function auditCount(...projects: string[]): Promise<number> {
+  let n = 0;
+  for (const p of projects) n += (await kg.withProject(p).audit({ limit: 100 }).toArray()).length;
+  return n;
+}
+
+const config = (originUrl: string, scopes = "[acme/chat]") => `version: 1
+projects:
+  - slug: acme
+    name: Acme
+    deployments:
+      - slug: chat
+        origin:
+          url: ${originUrl}
+          headers:
+            Authorization: {env: CHAT_ORIGIN_TOKEN}
+        model: demo-model
+      - slug: embed
+        origin: {url: ${originUrl}}
+    applications:
+      - name: billing
+        description: the billing service
+    policies:
+      - name: billing-chat
+        application: billing
+        rules:
+          - permission_set: InferenceReadOnly
+            deployments: [chat]
+            conditions: {countries: [de, fr]}
+          - permission_set: InferenceFullAccess
+            deployments: [embed, chat]
+    keys:
+      - name: ci
+        scopes: ${scopes}
+        permission_set: InferenceReadOnly
+        conditions: {ip_allow: [127.0.0.1, "::1", "::ffff:203.0.113.7/120"], not_after: "2999-01-01T01:00:00+01:00"}
+      - name: billing-prod
+        application: billing
+    budgets:
+      - subject: project
+        period: month
+        limit_tokens: 1000000
+      - subject: {key: ci}
+        period: day
+        limit_tokens: 5000
+        mode: soft
+`;
+
+const env = { CHAT_ORIGIN_TOKEN: ORIGIN_SECRET };
+
+describe("keygate apply / diff / export", () => {
+  let path: string;
+
+  it("applies a file to an empty keygate: every object, a working key in a 0600 secrets file, no secret in the output", async () => {
+    path = file("keygate.yaml", config(keygate.originUrl));
+    const secretsOut = join(dir, "secrets.json");
+    const run = await cli(["apply", "-f", path, "--secrets-out", secretsOut], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("+ create project acme");
+    expect(run.stdout).toContain("+ create deployment acme/chat");
+    expect(run.stdout).toContain("+ create key acme/ci");
+    expect(run.stdout).toContain("+ create budget acme/key:ci/day");
+    expect(run.stdout).toMatch(/Plan: 9 to create, 0 to update, 0 to prune/);
+    expect(run.stdout + run.stderr).not.toContain(ORIGIN_SECRET);
+    expect(run.stdout).not.toContain("ik_live_");
+
+    expect(statSync(secretsOut).mode & 0o777).toBe(0o600);
+    const secrets = JSON.parse(readFileSync(secretsOut, "utf8")).keys as { name: string; key: string }[];
+    expect(secrets.map((s) => s.name).sort()).toEqual(["billing-prod", "ci"]);
+    const ci = secrets.find((s) => s.name === "ci")!.key;
+    const models = await fetch(`${keygate.url}/endpoint/acme/chat/v1/models`, { headers: { authorization: `Bearer ${ci}` } });
+    expect(models.status).toBe(200);
+
+    const acme = kg.withProject("acme");
+    expect((await acme.deployments.get("chat")).origin.header_names).toEqual(["Authorization"]);
+    expect((await acme.policies.list().toArray())[0]!.rules.map((r) => r.deployments)).toEqual([["chat"], ["chat", "embed"]]);
+    expect(readFileSync(path, "utf8")).not.toContain("ik_live_");
+
+    // The secrets file is never overwritten: a second apply that would create a key refuses before writing.
+    await acme.keys.revoke((await acme.keys.list().toArray()).find((k) => k.name === "billing-prod")!.id);
+    const before = await auditCount("acme");
+    const again = await cli(["apply", "-f", path, "--secrets-out", secretsOut], env);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain("the file exists");
+    expect(await auditCount("acme")).toBe(before);
+    const recreate = await cli(["apply", "-f", path], env);
+    expect(recreate.code, recreate.stderr).toBe(0);
+    expect(recreate.stdout).toMatch(/acme\/billing-prod {2}ik_live_/);
+  });
+
+  it("applies again with no write, and diff exits 0; the header variable is not even needed then", async () => {
+    const before = await auditCount("acme");
+    const run = await cli(["apply", "-f", path]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("No changes");
+    expect(await auditCount("acme")).toBe(before);
+    expect((await cli(["diff", "-f", path])).code).toBe(0);
+  });
+
+  it("sees a change made through the API, names it, and apply puts back only that", async () => {
+    const acme = kg.withProject("acme");
+    await acme.deployments.update("chat", { model: "other-model" });
+    const ci = (await acme.keys.list().toArray()).find((k) => k.name === "ci" && k.revoked_at === null)!;
+    await acme.keys.update(ci.id, { scopes: ["acme/*"] });
+
+    const diff = await cli(["diff", "-f", path]);
+    expect(diff.code).toBe(2);
+    expect(diff.stdout).toContain("~ update deployment acme/chat: model");
+    expect(diff.stdout).toContain("~ update key acme/ci: scopes");
+    expect(diff.stdout).toMatch(/Plan: 0 to create, 2 to update, 0 to prune/);
+
+    const before = await auditCount("acme");
+    const apply = await cli(["apply", "-f", path]);
+    expect(apply.code, apply.stderr).toBe(0);
+    expect(await auditCount("acme")).toBe(before + 2);
+    expect((await acme.deployments.get("chat")).model).toBe("demo-model");
+    expect((await acme.keys.get(ci.id)).scopes).toEqual(["acme/chat"]);
+    expect((await cli(["diff", "-f", path])).code).toBe(0);
+  });
+
+  it("--dry-run prints the plan and writes nothing; --json gives it to a machine", async () => {
+    const changed = file("changed.yaml", config(keygate.originUrl, "[acme/chat, acme/embed]"));
+    const before = await auditCount("acme");
+    const run = await cli(["apply", "-f", changed, "--dry-run"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("~ update key acme/ci: scopes");
+    const json = await cli(["apply", "-f", changed, "--dry-run", "--json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      steps: [{ action: "update", kind: "key", project: "acme", name: "acme/ci", changed: ["scopes"] }],
+      summary: { create: 0, update: 1, prune: 0 },
+      applied: false,
+    });
+    expect(await auditCount("acme")).toBe(before);
+  });
+
+  it("never deletes without --prune; --prune deletes only in the file's projects and only the kinds it lists", async () => {
+    const acme = kg.withProject("acme");
+    await kg.projects.create({ slug: "other" });
+    const other = kg.withProject("other");
+    await other.deployments.create({ slug: "keep", origin: { url: keygate.originUrl } });
+    await other.applications.create({ name: "keep" });
+    await acme.deployments.create({ slug: "stray", origin: { url: keygate.originUrl } });
+    const stray = await acme.applications.create({ name: "stray" });
+    await acme.policies.create({ name: "stray", application_id: stray.id, rules: [{ permission_set: "InferenceReadOnly", deployments: ["*"] }] });
+    await acme.keys.create({ name: "stray", scopes: ["acme/stray"] });
+    const token = await acme.tokens.create({ name: "ops", role: "full" });
+
+    const plain = await cli(["apply", "-f", path]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toContain("No changes");
+    expect((await cli(["diff", "-f", path])).code).toBe(0);
+    expect((await cli(["diff", "-f", path, "--prune"])).code).toBe(2);
+
+    const pruned = await cli(["apply", "-f", path, "--prune"]);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(pruned.stdout).toContain("- prune policy acme/stray");
+    expect(pruned.stdout).toContain("- prune (revoke) key acme/stray");
+    expect(pruned.stdout).toContain("- prune application acme/stray");
+    expect(pruned.stdout).toContain("- prune deployment acme/stray");
+    expect((await acme.deployments.list().toArray()).map((d) => d.slug).sort()).toEqual(["chat", "embed"]);
+    expect((await acme.keys.list().toArray()).find((k) => k.name === "stray")!.revoked_at).not.toBeNull();
+    expect((await acme.tokens.list().toArray()).find((t) => t.id === token.id)!.revoked_at).toBeNull();
+    // another project, not in the file, is untouched
+    expect((await other.deployments.list().toArray()).map((d) => d.slug)).toEqual(["keep"]);
+    expect((await other.applications.list().toArray()).map((a) => a.name)).toEqual(["keep"]);
+
+    // a kind the project entry does not list is not pruned
+    await acme.deployments.create({ slug: "unmanaged", origin: { url: keygate.originUrl } });
+    const onlyApps = file("apps.yaml", "version: 1\nprojects:\n  - slug: acme\n    applications:\n      - name: billing\n");
+    const run = await cli(["apply", "-f", onlyApps, "--prune", "--dry-run"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("No changes");
+  });
+
+  it("export | apply round-trips with no write; header values are never exported", async () => {
+    const exported = await cli(["export"]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout).not.toContain(ORIGIN_SECRET);
+    expect(exported.stdout).toMatch(/Authorization:\s+env: ACME_CHAT_AUTHORIZATION/);
+    const path = file("exported.yaml", exported.stdout);
+    const before = await auditCount("acme", "other");
+    const apply = await cli(["apply", "-f", path, "--prune"]);
+    expect(apply.code, apply.stderr).toBe(0);
+    expect(apply.stdout).toContain("No changes");
+    expect(await auditCount("acme", "other")).toBe(before);
+    expect((await cli(["diff", "-f", path, "--prune"])).code).toBe(0);
+    const one = await cli(["export", "--project", "other"]);
+    expect(one.stdout).toContain("slug: other");
+    expect(one.stdout).not.toContain("slug: acme");
+  });
+
+  it("needs a header variable only when a write sends the value", async () => {
+    const moved = file("moved.yaml", config(`${keygate.originUrl}/v0`));
+    const run = await cli(["apply", "-f", moved]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("CHAT_ORIGIN_TOKEN not set: update deployment acme/chat");
+    const withEnv = await cli(["apply", "-f", moved], env);
+    expect(withEnv.code, withEnv.stderr).toBe(0);
+    expect(withEnv.stdout + withEnv.stderr).not.toContain(ORIGIN_SECRET);
+    expect((await kg.withProject("acme").deployments.get("chat")).origin.url).toBe(`${keygate.originUrl}/v0`);
+  });
+
+  it("reports a YAML error and a validation error at their line, with exit 2 and no write", async () => {
+    const before = await auditCount("acme");
+    const syntax = await cli(["apply", "-f", file("syntax.yaml", "version: 1\nprojects:\n  - slug: acme\n    keys: [\n")]);
+    expect(syntax.code).toBe(2);
+    expect(syntax.stderr).toMatch(/syntax\.yaml:\d+:\d+: /);
+
+    const invalid = file(
+      "invalid.yaml",
+      "version: 1\nprojects:\n  - slug: acme\n    deployments:\n      - slug: chat\n        origin:\n          url: http://x\n          headers:\n            Authorization: Bearer plain\n    keys:\n      - name: ci\n        scopes: [acme/nope]\n",
+    );
+    const bad = await cli(["diff", "-f", invalid]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("invalid.yaml:9:28: projects[0].deployments[0].origin.headers.Authorization: a header value is a secret");
+    expect(bad.stderr).not.toContain("Bearer plain");
+
+    const reference = file("reference.yaml", "version: 1\nprojects:\n  - slug: acme\n    deployments: []\n    keys:\n      - name: ci\n        scopes: [acme/nope]\n");
+    const ref = await cli(["apply", "-f", reference]);
+    expect(ref.code).toBe(2);
+    expect(ref.stderr).toContain("reference.yaml:7:18: projects[0].keys[0].scopes[0]: no deployment 'nope'");
+    expect(await auditCount("acme")).toBe(before);
+  });
+
+  it("refuses a change the API cannot make in place, before any write", async () => {
+    const before = await auditCount("acme");
+    const moved = file("moved-key.yaml", "version: 1\nprojects:\n  - slug: acme\n    keys:\n      - name: ci\n        application: billing\n");
+    const run = await cli(["apply", "-f", moved]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/! key acme\/ci: .*a key's application cannot change/);
+    expect(await auditCount("acme")).toBe(before);
+  });
+});
