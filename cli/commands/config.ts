@@ -1,11 +1,10 @@
 /** keygate apply | diff | export: the declarative config file (docs/config.md). */
 import { writeFileSync } from "node:fs";
-import { type Command, type Context, EXIT, UsageError } from "../command.ts";
+import { type Command, type Context, EXIT, type Parsed, UsageError } from "../command.ts";
 import { openSecretsFile, runPlan, StepFailed, writeSecrets } from "../config/apply.ts";
 import { exportConfig } from "../config/export.ts";
 import { ConfigError, readConfig } from "../config/parse.ts";
 import { makePlan, type NewSecret, type Plan, stepLine, summary } from "../config/plan.ts";
-import type { Parsed } from "../command.ts";
 
 const FILE_OPTION = { file: { type: "string", short: "f" }, prune: { type: "boolean" } } as const;
 

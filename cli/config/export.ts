@@ -8,7 +8,7 @@ import { stringify } from "yaml";
 import type { ManagementClient } from "../../sdk/index.ts";
 import type * as api from "../../sdk/index.ts";
 import { CONFIG_VERSION } from "./schema.ts";
-import { budgetName, } from "./plan.ts";
+import { budgetName } from "./plan.ts";
 import { type ProjectState, readState } from "./state.ts";
 
 export interface Exported {

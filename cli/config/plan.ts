@@ -8,11 +8,7 @@
  * What cannot be done in place (a key's or a policy's application) or cannot be decided (two unrevoked keys of one
  * name, a missing project with a management token) is a problem: apply refuses the whole plan, before any write.
  */
-import {
-  AmbiguousNameError,
-  ImmutableFieldError,
-  type ManagementClient,
-} from "../../sdk/index.ts";
+import { AmbiguousNameError, ImmutableFieldError, type ManagementClient } from "../../sdk/index.ts";
 import type * as api from "../../sdk/index.ts";
 import {
   applicationDrift,
