@@ -119,7 +119,7 @@ function findCommand(words: string[]): Command | undefined {
 const GLOBAL_VALUE_FLAGS = new Set(Object.entries(GLOBAL_OPTIONS).flatMap(([name, option]) =>
   option.type === "string" ? [`--${name}`, ...("short" in option ? [`-${option.short}`] : [])] : []));
 
-/** The positional words before the command's own arguments, with their places in argv. */
+/** The words that are neither flags nor a global flag's value, with their places in argv: the command's name is the first one or two (its own flags come after it). */
 function commandWords(argv: string[]): { word: string; index: number }[] {
   const words: { word: string; index: number }[] = [];
   for (let i = 0; i < argv.length; i++) {
