@@ -28,7 +28,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   const streams = options.streams ?? process;
   const json = argv.includes("--json");
   const out = createOutput(json, streams);
-  const words = argv.filter((arg) => !arg.startsWith("-"));
+  const words = commandWords(argv).map(({ word }) => word);
   const command = findCommand(words);
   const wantsHelp = argv.includes("--help") || argv.includes("-h");
 
@@ -37,7 +37,9 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     const group = words[0] !== undefined && COMMANDS.some((c) => c.name.startsWith(`${words[0]} `)) ? words[0] : undefined;
     if (group !== undefined) {
       out.raw(groupHelp(group, COMMANDS));
-      return wantsHelp && words.length === 1 ? EXIT.ok : (out.error(`keygate: '${words.slice(0, 2).join(" ")}' is not a command; see above`), EXIT.usage);
+      if (wantsHelp && words.length === 1) return EXIT.ok;
+      out.error(words.length === 1 ? `keygate ${group}: give a verb; see above` : `keygate: '${words.slice(0, 2).join(" ")}' is not a command; see above`);
+      return EXIT.usage;
     }
     if (words.length === 0) return out.raw(mainHelp(COMMANDS)), wantsHelp ? EXIT.ok : EXIT.usage;
     out.error(`keygate: unknown command '${words[0]}'. Run \`keygate --help\` for the list.`);
@@ -113,15 +115,26 @@ function findCommand(words: string[]): Command | undefined {
   return COMMANDS.find((c) => c.name === two) ?? COMMANDS.find((c) => c.name === words[0]);
 }
 
+/** Global flags that take a value: `keygate -p demo keys list` has "demo" as -p's value, not as a command word. */
+const GLOBAL_VALUE_FLAGS = new Set(Object.entries(GLOBAL_OPTIONS).flatMap(([name, option]) =>
+  option.type === "string" ? [`--${name}`, ...("short" in option ? [`-${option.short}`] : [])] : []));
+
+/** The words that are neither flags nor a global flag's value, with their places in argv: the command's name is the first one or two (its own flags come after it). */
+function commandWords(argv: string[]): { word: string; index: number }[] {
+  const words: { word: string; index: number }[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") break;
+    if (GLOBAL_VALUE_FLAGS.has(arg)) i++;
+    else if (!arg.startsWith("-")) words.push({ word: arg, index: i });
+  }
+  return words;
+}
+
+/** argv without the command's own words (found where commandWords found them, not by value: `keys create --name keys`). */
 function withoutCommandWords(argv: string[], command: Command): string[] {
-  const remaining = [...command.name.split(" ")];
-  return argv.filter((arg) => {
-    if (remaining.length > 0 && arg === remaining[0]) {
-      remaining.shift();
-      return false;
-    }
-    return true;
-  });
+  const taken = new Set(commandWords(argv).slice(0, command.name.split(" ").length).map(({ index }) => index));
+  return argv.filter((_, index) => !taken.has(index));
 }
 
 export const VERSION = "0.1.0";

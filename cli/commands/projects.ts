@@ -2,6 +2,7 @@
 import type { Project } from "../../sdk/index.ts";
 import { type Command, UsageError } from "../command.ts";
 import type { Column } from "../output.ts";
+import { args, LIST_DETAILS, LIST_OPTIONS, rows } from "./common.ts";
 
 const COLUMNS: Column<Project>[] = [
   { header: "SLUG", value: (p) => p.slug },
@@ -22,9 +23,12 @@ export const projectCommands: Command[] = [
   {
     name: "projects list",
     summary: "List projects (a management token sees its own)",
-    usage: "",
-    async run({ client, out }) {
-      out.list(await client().projects.list().toArray(), COLUMNS);
+    usage: "[--limit N]",
+    details: LIST_DETAILS,
+    options: LIST_OPTIONS,
+    async run({ client, out }, { positionals, values }) {
+      args(positionals);
+      out.list(await rows(values, (query) => client().projects.list(query)), COLUMNS);
     },
   },
   {
