@@ -1,8 +1,11 @@
 // The official OpenAI SDK, pointed at a keygate deployment: base URL = the deployment's `url` + "/v1".
-//   KEYGATE_BASE_URL=http://127.0.0.1:8787/endpoint/demo/chat/v1 KEYGATE_API_KEY=ik_live_… node examples/openai-chat.mjs
+//   KEYGATE_BASE_URL=http://127.0.0.1:8787 KEYGATE_API_KEY=ik_live_… node examples/openai-chat.mjs
+// The variables mean what they mean to keygate's SDK and CLI: keygate's address, an API key, the project.
 import OpenAI from "openai";
 
-const client = new OpenAI({ baseURL: process.env.KEYGATE_BASE_URL, apiKey: process.env.KEYGATE_API_KEY });
+const keygate = (process.env.KEYGATE_BASE_URL || "http://127.0.0.1:8787").replace(/\/+$/, "");
+const project = process.env.KEYGATE_PROJECT || "demo";
+const client = new OpenAI({ baseURL: `${keygate}/endpoint/${project}/chat/v1`, apiKey: process.env.KEYGATE_API_KEY });
 
 const reply = await client.chat.completions.create({
   model: "chat",
