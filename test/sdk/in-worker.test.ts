@@ -8,14 +8,18 @@ import { KeygateError } from "../../sdk/errors.ts";
 import { ManagementClient } from "../../sdk/management.ts";
 import { ADMIN_TOKEN, BASE, uniqueSlug } from "../helpers";
 
-const client = (token = ADMIN_TOKEN) =>
-  new ManagementClient({
-    baseUrl: BASE,
-    token,
-    // The settings come from these options alone (a Worker would pass its own env to fromEnv instead).
-    env: {},
-    fetch: (input, init) => exports.default.fetch(new Request(input, init)),
-  });
+/** A calling Worker's env, as its code types it: an interface, with the service binding next to the variables. */
+interface CallerEnv {
+  KEYGATE: Fetcher;
+  KEYGATE_BASE_URL: string;
+  KEYGATE_TOKEN: string;
+}
+
+/** What the docs show a Worker doing: settings from its env, requests through the binding's fetch. */
+const client = (token = ADMIN_TOKEN) => {
+  const callerEnv: CallerEnv = { KEYGATE: exports.default, KEYGATE_BASE_URL: BASE, KEYGATE_TOKEN: token };
+  return ManagementClient.fromEnv(callerEnv, { fetch: (input, init) => callerEnv.KEYGATE.fetch(input, init) });
+};
 
 it("creates a project and a key through a service binding's fetch, and reads them back", async () => {
   const slug = uniqueSlug("sdk-worker");
