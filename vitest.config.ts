@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 
 /**
  * The pure suites: no I/O, no Worker runtime (the decision, secrets, time, configuration, paths, header filters,
- * budget periods, metering, the SDK's settings).
+ * budget periods, metering, the SDK's settings and transport).
  * They run in plain Node in seconds (`npm run test:unit`), and only there.
  */
 const UNIT_TESTS = [
@@ -19,6 +19,7 @@ const UNIT_TESTS = [
   "test/fuzz/**/*.test.ts",
   "test/budgets/period.test.ts",
   "test/sdk/settings.test.ts",
+  "test/sdk/transport.test.ts",
 ];
 
 // Three projects, all run by `vitest run` (and so by `npm test`); `--project unit|workers|e2e` picks one.
