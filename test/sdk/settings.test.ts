@@ -36,7 +36,10 @@ const ENV = { KEYGATE_BASE_URL: "http://env.test:1", KEYGATE_TOKEN: "env-token",
 const ARG = { baseUrl: "http://arg.test:2", token: "arg-token", apiKey: "ik_live_arg", project: "arg-project" };
 
 type Source = "argument" | "variable" | "default";
-/** One row: what is passed and set for the setting under test, and where its value must come from. */
+/**
+ * One row: the option and the variable of the setting under test, each absent, empty ("") or given (any other string,
+ * "A" and "V" below, replaced by a real value of that setting), and where the client's value must come from.
+ */
 interface Row {
   argument?: string;
   variable?: string;
