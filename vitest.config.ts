@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 
 /**
  * The pure suites: no I/O, no Worker runtime (the decision, secrets, time, configuration, paths, header filters,
- * budget periods, metering).
+ * budget periods, metering, the SDK's settings and transport).
  * They run in plain Node in seconds (`npm run test:unit`), and only there.
  */
 const UNIT_TESTS = [
@@ -18,6 +18,8 @@ const UNIT_TESTS = [
   "test/metering/**/*.test.ts",
   "test/fuzz/**/*.test.ts",
   "test/budgets/period.test.ts",
+  "test/sdk/settings.test.ts",
+  "test/sdk/transport.test.ts",
 ];
 
 // Three projects, all run by `vitest run` (and so by `npm test`); `--project unit|workers|e2e` picks one.

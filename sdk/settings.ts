@@ -5,8 +5,11 @@
  */
 import { KeygateError } from "./errors.ts";
 
-/** An environment: `process.env` in Node, a Worker's `env`, or any plain object of strings. */
-export type Environment = Readonly<Record<string, unknown>>;
+/**
+ * An environment: `process.env` in Node, a Worker's `env`, or any plain object of strings. Typed `object`, not
+ * `Record<string, unknown>`: a Worker's `Env` is an interface, which has no index signature and so would not fit one.
+ */
+export type Environment = object;
 
 /** The address `npm start` serves keygate on. */
 export const DEFAULT_BASE_URL = "http://127.0.0.1:8787";
@@ -30,7 +33,7 @@ const given = (value: unknown): string | undefined => (typeof value === "string"
 
 /** The setting's value by precedence, or undefined when neither the argument nor the variable gives one. */
 export function settingOf(setting: Setting, argument: string | undefined, env: Environment): string | undefined {
-  return given(argument) ?? given(env[VARIABLES[setting]]);
+  return given(argument) ?? given((env as Readonly<Record<string, unknown>>)[VARIABLES[setting]]);
 }
 
 /** Like settingOf, for a setting the client cannot work without: a clear error names the argument and the variable. */

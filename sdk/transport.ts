@@ -63,7 +63,29 @@ export class Transport {
       throw connectionError(`${method} ${url.origin}${url.pathname}`, cause);
     }
     if (!response.ok) throw await KeygateError.fromResponse(response);
-    return (await response.json()) as ResponseOf<R>;
+    return (await readJson(response, `${method} ${url.origin}${url.pathname}`)) as ResponseOf<R>;
+  }
+}
+
+/** A success answer's JSON body; a body cut short or that is not JSON (a proxy's page) is a KeygateError too. */
+async function readJson(response: Response, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (cause) {
+    throw connectionError(what, cause);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new KeygateError({
+      status: response.status,
+      type: "api_error",
+      code: null,
+      param: null,
+      requestId: response.headers.get("x-request-id"),
+      message: `${what}: HTTP ${response.status} with a body that is not JSON${text ? `: ${text.slice(0, 200)}` : ""}`,
+    });
   }
 }
 
