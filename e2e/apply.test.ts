@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManagementClient } from "../sdk/index.ts";
-import { type Keygate, ROOT, startKeygate } from "./lib/keygate.ts";
+import { type Keygate, readmeScript, ROOT, runReadmeScript, startKeygate } from "./lib/keygate.ts";
 
 let keygate: Keygate;
 let kg: ManagementClient;
@@ -278,5 +278,30 @@ describe("keygate apply / diff / export", () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/! key acme\/ci: .*a key's application cannot change/);
     expect(await auditCount("acme")).toBe(before);
+  });
+
+  it("runs the README's config example as written: examples/keygate.yaml planned, applied, then no drift", async () => {
+    // The example names npm start's demo origin (port 8788); here the demo origin has a free port of its own.
+    const example = readFileSync(join(ROOT, "examples", "keygate.yaml"), "utf8");
+    expect(example).toContain("http://127.0.0.1:8788");
+    const copy = file("example.yaml", example.replaceAll("http://127.0.0.1:8788", keygate.originUrl));
+    const block = readmeScript(readFileSync(join(ROOT, "README.md"), "utf8"), "config-example");
+    // The reader has KEYGATE_BASE_URL and KEYGATE_TOKEN exported from the CLI quick start just above it.
+    const script = `export KEYGATE_BASE_URL="$KEYGATE" KEYGATE_TOKEN='${keygate.adminToken}'\n${block.replaceAll("examples/keygate.yaml", copy)}`;
+    const stdout = await runReadmeScript(keygate, script);
+
+    const [dryRun, applied] = stdout.split(/^(?=\+ create project shop)/m).filter((part) => part.includes("Plan:"));
+    expect(dryRun).toMatch(/Plan: 7 to create, 0 to update, 0 to prune/);
+    expect(applied).toContain("+ create policy shop/backend-chat");
+    const secrets = Object.fromEntries([...stdout.matchAll(/^ {2}shop\/(\S+) {2}(ik_live_\S+)$/gm)].map((m) => [m[1], m[2]]));
+    expect(Object.keys(secrets).sort()).toEqual(["backend-prod", "dashboard"]);
+
+    // What the file says holds on the data plane: the dashboard key lists models and may not chat; the backend's may.
+    const call = (key: string, path: string, init: RequestInit = {}) =>
+      fetch(`${keygate.url}/endpoint/shop/chat${path}`, { ...init, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" } });
+    const chat = { method: "POST", body: JSON.stringify({ model: "chat", messages: [{ role: "user", content: "Hi" }] }) };
+    expect((await call(secrets.dashboard!, "/v1/models")).status).toBe(200);
+    expect((await call(secrets.dashboard!, "/v1/chat/completions", chat)).status).toBe(403);
+    expect((await call(secrets["backend-prod"]!, "/v1/chat/completions", chat)).status).toBe(200);
   });
 });
