@@ -16,13 +16,19 @@
  *      RSS climbs for a hello-world Worker as well, to a plateau of several hundred MiB (BENCHMARKS.md, "Reliability").
  * Exits 1 when any check fails. `--seconds N`, `--concurrency N`, `--store-failures 0.05`, and `--only <behaviour>`
  * to make the origin misbehave one way only (to look at one failure at a time).
+ *
+ * It cannot hang: it prints a line as it enters each phase, every wait has a bound (a client request or admin call
+ * 10 s, an inspector call 30 s, bundling 2 minutes, each cleanup 10 s), and a watchdog stops the soak when start-up has
+ * not ended within 3 minutes or the rest within SECONDS + 2 minutes: it prints the phase it was in, the requests done
+ * and the admin or inspector call still waiting, kills the workerd it started, and exits 1. (What did hang, on a busy
+ * machine: the last heap reading, which an idle Worker leaves unanswered until a request reaches it: soak/heap.mjs.)
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleKeygate, readWranglerConfig } from "./lib/build.mjs";
 import { malformedSecret, migrationStatements, newSecret } from "./lib/seed.mjs";
-import { loadMiniflare, serveWorker } from "./lib/serve.mjs";
+import { loadMiniflare, serveWorker, workerdChildren } from "./lib/serve.mjs";
 import { startChaosOrigin } from "./soak/chaos-origin.mjs";
 import { connectHeapReader } from "./soak/heap.mjs";
 
@@ -38,6 +44,13 @@ const WARMUP_SHARE = 0.25;
 const ADMIN_TOKEN = "soak-admin-token-0123456789";
 const ERROR_CODES = new Set([...readFileSync(join(ROOT, "src/errors.ts"), "utf8").matchAll(/^ {2}(\w+): \{ status:/gm)].map((m) => m[1]));
 const SECRET_IN_TEXT = /ik_(live|sdk)_[0-9A-Za-z]{6,}/;
+/** An answer on loopback takes milliseconds; this is the data loop's client timeout too. */
+const REQUEST_TIMEOUT_MS = 10_000;
+const CLEANUP_TIMEOUT_MS = 10_000;
+/** The watchdog's bounds. Start-up (bundling, Miniflare, setup) took up to 40 s on a busy 2-core machine. */
+const STARTUP_LIMIT_MS = 180_000;
+/** From the start of the load: the run, the last heap reading, the audit pages, the cleanups, with room to spare. */
+const RUN_LIMIT_MS = SECONDS * 1000 + 120_000;
 
 const problems = { revoked_allowed: [], secret_logged: [], unaudited_write: [], bad_error: [], unhandled: [], memory: [] };
 const note = (check, detail) => problems[check].length < 5 && problems[check].push(detail);
@@ -46,6 +59,50 @@ process.on("unhandledRejection", (err) => note("unhandled", `soak process: ${err
 const log = (...args) => console.log(...args);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const pick = (list) => list[Math.floor(Math.random() * list.length)];
+
+/** Where the soak is, and what it waits on: for the progress lines and the watchdog's diagnosis. */
+const at = { phase: "starting", run: null, heap: null };
+function step(phase) {
+  at.phase = phase;
+  log(`· ${phase}`);
+}
+
+/** `promise`, or a rejection saying what did not end once `ms` have passed. */
+function within(promise, ms, what) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no end within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/** Miniflare does not stop workerd when this process exits: whatever happened, no workerd of this soak outlives it. */
+function killWorkerd() {
+  for (const pid of workerdChildren()) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * The watchdog, re-armed with a new limit as the soak moves on: a soak still going at the limit is a hang somewhere,
+ * which becomes a failure with a diagnosis rather than a silent wait until CI's own limit. Cleared before the soak
+ * exits, so it never keeps a finished process alive.
+ */
+let watchdog = null;
+function armWatchdog(ms, since) {
+  clearTimeout(watchdog);
+  watchdog = setTimeout(() => {
+    const state = [...(at.run?.state() ?? []), ...(at.heap?.waiting().map((call) => `inspector call waiting: ${call}`) ?? [])];
+    log(`\nFAIL the soak did not end: still ${at.phase}, ${ms / 1000} s after ${since}`);
+    for (const line of state) log(`       ${line}`);
+    killWorkerd();
+    process.exit(1);
+  }, ms);
+}
 
 /** The contract's error body: {"error": {message, type, code, param}}, a code keygate knows. */
 function checkError(status, text, where) {
@@ -61,18 +118,22 @@ function checkError(status, text, where) {
   if (!ok) note("bad_error", `${where}: ${status} ${text.slice(0, 120)}`);
 }
 
+/** @returns the report's lines, or throws with the phase it stopped in */
 async function main() {
   const scratch = mkdtempSync(join(BENCH, "out", "soak-"));
-  const cleanups = [() => rmSync(scratch, { recursive: true, force: true })];
+  // Run last to first, each bounded: a cleanup that hangs is reported and passed over.
+  const cleanups = [["removing the scratch directory", () => rmSync(scratch, { recursive: true, force: true })]];
   try {
     log(`keygate soak: ${SECONDS} s, concurrency ${CONCURRENCY}, ${STORE_FAILURES * 100}% of decision reads failing`);
+    step("bundling keygate");
     const wrangler = readWranglerConfig(ROOT);
     const bundleDir = join(scratch, "keygate");
     const scriptPath = bundleKeygate(ROOT, bundleDir);
     copyFileSync(join(BENCH, "soak", "entry.js"), join(bundleDir, "soak-entry.js"));
 
+    step("starting the origin and the Worker");
     const origin = await startChaosOrigin({ only: ONLY });
-    cleanups.unshift(origin.close);
+    cleanups.unshift(["closing the origin", origin.close]);
     const workerLog = [];
     const mf = await loadMiniflare(ROOT);
     const worker = await serveWorker(mf.Miniflare, mf.convert, {
@@ -99,14 +160,23 @@ async function main() {
         SOAK_STORE_FAILURE_RATE: String(STORE_FAILURES),
       },
     });
-    cleanups.unshift(worker.close);
+    cleanups.unshift(["stopping the Worker", worker.close]);
+    step("setting up: migrations, project, deployments, keys, inspector");
     await worker.db.batch(migrationStatements(ROOT).map((sql) => worker.db.prepare(sql)));
 
-    const run = new Soak(worker.url, origin);
+    const run = (at.run = new Soak(worker.url, origin));
+    cleanups.unshift(["stopping the load", () => run.stop()]);
     await run.setUp();
-    const heap = await connectHeapReader(worker.inspectorUrl);
-    cleanups.unshift(async () => heap.close());
+    // A poke for the heap reader: any request wakes an isolate sitting on an inspector command (heap.mjs).
+    const poke = () =>
+      fetch(`${worker.url}/healthz`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }).then((res) => res.arrayBuffer());
+    const heap = (at.heap = await connectHeapReader(worker.inspectorUrl, { poke }));
+    cleanups.unshift(["closing the inspector", () => heap.close()]);
     const memory = sampleMemory(worker.pid, heap);
+    cleanups.unshift(["stopping the memory sampler", () => memory.stop()]);
+
+    step(`running ${SECONDS} s`);
+    armWatchdog(RUN_LIMIT_MS, "the load started");
     const until = performance.now() + SECONDS * 1000;
     await Promise.all([
       run.adminLoop(until),
@@ -114,7 +184,9 @@ async function main() {
       memory.readHeapAt(performance.now() + SECONDS * 1000 * WARMUP_SHARE),
     ]);
     memory.stop();
+    step("reading the heap at the end");
     await memory.readHeapAt(performance.now());
+    step("checking");
     await run.checkAudit();
     run.checkRevocations();
     for (const line of workerLog) {
@@ -124,12 +196,17 @@ async function main() {
       if (/different request context/i.test(line)) note("unhandled", `worker: a promise crossed requests: ${line.slice(0, 120)}`);
     }
     const rss = memory.verdict();
-    report(run, origin, workerLog.length, rss);
+    return report(run, origin, workerLog.length, rss, heap.pokes());
+  } catch (err) {
+    throw new Error(`stopped while ${at.phase}: ${err?.message ?? err}`, { cause: err });
   } finally {
-    for (const cleanup of cleanups) await Promise.resolve().then(cleanup).catch(() => {});
+    step("cleaning up");
+    for (const [what, cleanup] of cleanups) {
+      at.phase = `cleaning up: ${what}`;
+      await within(Promise.resolve().then(cleanup), CLEANUP_TIMEOUT_MS, what).catch((err) => log(`  (${err.message})`));
+    }
+    killWorkerd();
   }
-  const failed = Object.values(problems).some((list) => list.length > 0);
-  process.exit(failed ? 1 : 0);
 }
 
 class Soak {
@@ -143,16 +220,49 @@ class Soak {
     this.statuses = new Map();
     this.writes = new Map(); // request id → action, for 2xx management writes
     this.adminWrites = 0;
+    this.adminWaiting = null; // { what, since }: the admin call on its way, for the watchdog
+    this.stopped = false;
   }
 
+  /** Ends the loops early (the soak stopped on an error): they must not go on against a Worker being shut down. */
+  stop() {
+    this.stopped = true;
+  }
+
+  /** For the watchdog: how far the load got, and what it waits on. */
+  state() {
+    const answered = [...this.statuses.values()].reduce((a, b) => a + b, 0);
+    const admin = this.adminWaiting;
+    const waited = admin && ((performance.now() - admin.since) / 1000).toFixed(1);
+    return [
+      `data requests done: ${answered}; management writes answered 2xx: ${this.adminWrites}`,
+      admin ? `admin call waiting: ${admin.what} (for ${waited} s)` : "no admin call waiting",
+    ];
+  }
+
+  running(until) {
+    return !this.stopped && performance.now() < until;
+  }
+
+  /** One management call. No answer within REQUEST_TIMEOUT_MS is a hang in the control plane: it stops the soak. */
   async admin(method, path, body) {
     const id = `soak-admin-${++this.n}`;
-    const res = await fetch(`${this.base}/admin/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json", "x-request-id": id },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
+    this.adminWaiting = { what: `${method} ${path}`, since: performance.now() };
+    let res, text;
+    try {
+      res = await fetch(`${this.base}/admin/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json", "x-request-id": id },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), // covers reading the body too
+      });
+      text = await res.text();
+    } catch (err) {
+      const why = err.name === "TimeoutError" ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s` : String(err.cause ?? err);
+      throw new Error(`admin ${method} ${path} (${id}): ${why}`);
+    } finally {
+      this.adminWaiting = null;
+    }
     if (!res.ok) {
       checkError(res.status, text, `${method} ${path}`);
       return null;
@@ -181,7 +291,7 @@ class Soak {
   }
 
   async adminLoop(until) {
-    while (performance.now() < until) {
+    while (this.running(until)) {
       const ids = [...this.keys.keys()];
       const action = ids.length < 4 ? "create" : pick(["create", "roll", "roll", "revoke", "revoke", "token"]);
       if (action === "create") await this.createKey();
@@ -207,7 +317,7 @@ class Soak {
 
   /** One client: mostly live keys, some retired, unknown, malformed or none; JSON, streams, odd paths. */
   async dataLoop(until) {
-    while (performance.now() < until) {
+    while (this.running(until)) {
       const r = Math.random();
       const live = [...this.keys.values()];
       const retired = [...this.retiredAt.keys()];
@@ -227,13 +337,15 @@ class Soak {
           method: body ? "POST" : "GET",
           headers,
           body,
-          signal: AbortSignal.timeout(10_000),
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), // covers reading the body too
         });
         this.statuses.set(res.status, (this.statuses.get(res.status) ?? 0) + 1);
         const text = await res.text().catch(() => null); // a reset mid-stream ends the body early: expected
         if (res.status >= 400 && text !== null) checkError(res.status, text, `${deployment}${path}`);
       } catch (err) {
-        this.statuses.set("client error", (this.statuses.get("client error") ?? 0) + 1);
+        // Counted apart: a request keygate never answered would show here.
+        const kind = err?.name === "TimeoutError" ? "client timeout" : "client error";
+        this.statuses.set(kind, (this.statuses.get(kind) ?? 0) + 1);
         if (!/abort|timeout|terminated|socket|fetch failed/i.test(String(err?.message ?? err))) note("unhandled", `client: ${err}`);
       }
     }
@@ -289,13 +401,17 @@ function sampleMemory(pid, heap) {
   };
 }
 
-function report(run, origin, logLines, rss) {
+/** The report's lines (printed once the cleanups are done, so that they end the output). */
+function report(run, origin, logLines, rss, pokes) {
+  const lines = [];
+  const log = (line) => lines.push(line);
   const total = [...run.statuses.values()].reduce((a, b) => a + b, 0);
   log(`\nrequests: ${total} in ${SECONDS} s (${(total / SECONDS).toFixed(0)}/s); management writes answered 2xx: ${run.adminWrites}`);
   log(`statuses: ${[...run.statuses].sort().map(([s, n]) => `${s}×${n}`).join("  ")}`);
   log(`origin behaviours: ${Object.entries(origin.counts).map(([b, n]) => `${b}×${n}`).join("  ")}`);
   log(`retired secrets: ${run.retiredAt.size}; requests sent with one after it was retired: ${run.checkedAfterRetire}`);
-  log(`worker log lines: ${logLines}; JS heap after GC: ${rss.heapStart.toFixed(1)} MiB after warm-up, ${rss.heapEnd.toFixed(1)} MiB at the end`);
+  log(`worker log lines: ${logLines}; JS heap after GC: ${rss.heapStart.toFixed(1)} MiB after warm-up, ${rss.heapEnd.toFixed(1)} MiB at the end` +
+    (pokes > 0 ? ` (the inspector's answers needed ${pokes} poke${pokes === 1 ? "" : "s"})` : ""));
   log(`workerd RSS by tenth of the run (MiB, not judged): ${rss.rssTenths.map((m) => m.toFixed(0)).join(" ")}`);
   const names = {
     revoked_allowed: "no request allowed with a secret after its revoke answered",
@@ -309,7 +425,18 @@ function report(run, origin, logLines, rss) {
     const found = problems[check];
     log(`${found.length === 0 ? "ok  " : "FAIL"} ${name}${found.length ? `:\n       ${found.join("\n       ")}` : ""}`);
   }
+  return lines;
 }
 
 mkdirSync(join(BENCH, "out"), { recursive: true });
-await main();
+armWatchdog(STARTUP_LIMIT_MS, "the start");
+let exitCode;
+try {
+  log((await main()).join("\n"));
+  exitCode = Object.values(problems).some((list) => list.length > 0) ? 1 : 0;
+} catch (err) {
+  log(`\nFAIL the soak ${err.message}`);
+  exitCode = 1;
+}
+clearTimeout(watchdog);
+process.exit(exitCode);

@@ -20,6 +20,8 @@ export function readWranglerConfig(root) {
   return { compatibilityDate: date, compatibilityFlags: flags, vars };
 }
 
+const BUNDLE_TIMEOUT_MS = 120_000;
+
 /**
  * Runs `wrangler deploy --dry-run --outdir <outdir>` and returns the path of the ES module bundle: keygate's, or with
  * `script` (a path from `root`) another entry bundled with keygate's wrangler.toml (the bench's own Workers).
@@ -33,10 +35,14 @@ export function bundleKeygate(root, outdir, script = null, { minify = true } = {
     cwd: root,
     encoding: "utf8",
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+    // A blocking call: a wrangler that never returned would freeze this process, timers and all (the soak's watchdog
+    // too), so it is killed after a bound far above its usual few seconds.
+    timeout: BUNDLE_TIMEOUT_MS,
   });
   const scriptPath = join(outdir, script ? basename(script).replace(/\.ts$/, ".js") : "index.js");
   if (result.status !== 0 || !existsSync(scriptPath)) {
-    throw new Error(`wrangler deploy --dry-run failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
+    const how = result.error?.code === "ETIMEDOUT" ? `killed after ${BUNDLE_TIMEOUT_MS / 1000} s` : `exit ${result.status}`;
+    throw new Error(`wrangler deploy --dry-run failed (${how}):\n${result.stdout}\n${result.stderr}`);
   }
   return scriptPath;
 }

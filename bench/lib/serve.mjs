@@ -32,7 +32,7 @@ export function resolveMiniflare(root) {
 }
 
 /** Pids of this process's direct children whose command is `workerd` (read from /proc). */
-function workerdChildren() {
+export function workerdChildren() {
   const pids = new Set();
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
