@@ -8,7 +8,8 @@ const GLOBAL_FLAGS = `Global flags:
   --json             print the API's JSON instead of a table
   -h, --help         help for any command`;
 
-const EXIT_CODES = `Exit codes: 0 done; 1 the API refused (its error code is printed) or keygate could not be reached; 2 the command line was wrong.`;
+const EXIT_CODES = `Exit codes: 0 done; 1 the API refused (its error code is printed) or keygate could not be reached; 2 the command line was wrong
+(and for diff: keygate differs from the file).`;
 
 export function mainHelp(commands: Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -56,7 +56,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       strict: true,
     });
   } catch (err) {
-    out.error(`keygate ${command.name}: ${(err as Error).message.split("\n")[0]}`);
+    out.error(`keygate ${command.name}: ${(err as Error).message.replaceAll("\n", " ")}`);
     out.error(`usage: keygate ${command.name} ${command.usage}   (--help for more)`);
     return EXIT.usage;
   }

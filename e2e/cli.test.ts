@@ -216,6 +216,14 @@ describe("keygate CLI", () => {
     const typed = await cli(["deployments", "create", "x", "--origin-url", keygate.originUrl, "--origin-header", "Authorization=Bearer sk-typed-secret"], env);
     expect(typed.code).toBe(2);
     expect(typed.stderr).not.toContain("sk-typed-secret");
+    // A token that is all letters and digits looks like a name to a lax rule; variable names are upper case.
+    const token = await cli(["deployments", "create", "x", "--origin-url", keygate.originUrl, "--origin-header", "Authorization=hf_AbCdEf0123456789"], env);
+    expect(token.code).toBe(2);
+    expect(token.stderr).not.toContain("AbCdEf0123456789");
+    const badJson = await cli(["deployments", "create", "x", "--data", '{"origin": {"url": "x", "headers": {"Authorization": Bearer sk-in-json}}}'], env);
+    expect(badJson.code).toBe(2);
+    expect(badJson.stderr).toContain("--data is not valid JSON");
+    expect(badJson.stderr).not.toContain("sk-in-json");
     expect((await cli(["deployments", "get", "x"], env)).code).toBe(1);
   });
 

@@ -6,7 +6,7 @@
  *   const answer = await ai.chat.completions.create({ model: "chat", messages: [{ role: "user", content: "hi" }] });
  */
 import type { Environment } from "./settings.ts";
-import { baseUrlOf, processEnvironment, requiredSetting } from "./settings.ts";
+import { baseUrlOf, processEnvironment, requiredCredential, requiredSetting } from "./settings.ts";
 import { fillPath } from "./transport.ts";
 
 export interface DataClientOptions {
@@ -32,7 +32,7 @@ export class DataClient {
   constructor(options: DataClientOptions = {}) {
     const env = options.env ?? processEnvironment();
     this.baseUrl = baseUrlOf(CLIENT, options.baseUrl, env);
-    this.#apiKey = requiredSetting(CLIENT, "apiKey", options.apiKey, env);
+    this.#apiKey = requiredCredential(CLIENT, "apiKey", options.apiKey, env);
     this.project = requiredSetting(CLIENT, "project", options.project, env);
     this.#fetch = options.fetch;
   }

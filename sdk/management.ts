@@ -9,7 +9,7 @@
  * client's `project`; `kg.withProject("other")` is the same client for another one.
  */
 import type { Environment } from "./settings.ts";
-import { baseUrlOf, processEnvironment, requiredSetting, settingOf } from "./settings.ts";
+import { baseUrlOf, processEnvironment, requiredCredential, requiredSetting, settingOf } from "./settings.ts";
 import { List, type PageBody } from "./pages.ts";
 import { type PathOf, type QueryOf, type Route, Transport } from "./transport.ts";
 import { ensureApplication, ensureBudget, ensureDeployment, ensureKey, ensurePolicy } from "./ensure.ts";
@@ -44,7 +44,7 @@ export class ManagementClient {
       transport ??
       new Transport({
         baseUrl: baseUrlOf(CLIENT, options.baseUrl, env),
-        token: requiredSetting(CLIENT, "token", options.token, env),
+        token: requiredCredential(CLIENT, "token", options.token, env),
         fetch: options.fetch,
         timeoutMs: options.timeoutMs,
         userAgent: "keygate-sdk",

@@ -51,6 +51,25 @@ export function requiredSetting(client: string, setting: Setting, argument: stri
   return value;
 }
 
+/**
+ * A credential (`token`, `apiKey`) by precedence, which must be one run of visible ASCII characters: a newline or a
+ * space in it (a pasted line, a stray quote) would otherwise fail inside fetch with an error that quotes the whole
+ * header, secret included. This error never repeats it.
+ */
+export function requiredCredential(client: string, setting: "token" | "apiKey", argument: string | undefined, env: Environment): string {
+  const value = requiredSetting(client, setting, argument, env);
+  if (!/^[\x21-\x7e]+$/.test(value)) {
+    throw new KeygateError({
+      status: 0,
+      type: "configuration_error",
+      code: "invalid_setting",
+      param: setting,
+      message: `${client}: \`${setting}\` (or ${VARIABLES[setting]}) holds a space, a line break or another character a credential cannot have; check how it was copied (it is not repeated here).`,
+    });
+  }
+  return value;
+}
+
 /** The base URL by precedence, without a trailing slash, checked to be an http(s) URL. */
 export function baseUrlOf(client: string, argument: string | undefined, env: Environment): string {
   const value = settingOf("baseUrl", argument, env) ?? DEFAULT_BASE_URL;

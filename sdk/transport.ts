@@ -60,7 +60,7 @@ export class Transport {
         signal: AbortSignal.timeout(this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
       });
     } catch (cause) {
-      throw connectionError(`${method} ${url.origin}${url.pathname}`, cause);
+      throw connectionError(`${method} ${url.origin}${url.pathname}`, cause, this.#options.token);
     }
     if (!response.ok) throw await KeygateError.fromResponse(response);
     return (await readJson(response, `${method} ${url.origin}${url.pathname}`)) as ResponseOf<R>;
@@ -100,9 +100,10 @@ export function fillPath(template: string, values: Record<string, string>): stri
   });
 }
 
-function connectionError(what: string, cause: unknown): KeygateError {
+/** `secret` never appears in the message, whatever the runtime's error quoted (defence in depth: requiredCredential). */
+function connectionError(what: string, cause: unknown, secret?: string): KeygateError {
   const timedOut = cause instanceof Error && (cause.name === "TimeoutError" || cause.name === "AbortError");
-  const reason = cause instanceof Error ? (cause.cause instanceof Error ? cause.cause.message : cause.message) : String(cause);
+  const reason = (cause instanceof Error ? (cause.cause instanceof Error ? cause.cause.message : cause.message) : String(cause)).replaceAll(secret || "\u0000", "[credential]");
   return new KeygateError({
     status: 0,
     type: "connection_error",

@@ -62,8 +62,9 @@ export function data(values: Values): Record<string, unknown> {
   let body: unknown;
   try {
     body = JSON.parse(source);
-  } catch (err) {
-    throw new UsageError(`--data is not valid JSON: ${(err as Error).message}`);
+  } catch {
+    // Not V8's message: it quotes the text around the mistake, which may be an origin header's value.
+    throw new UsageError("--data is not valid JSON (its text is not repeated here: it may hold a secret)");
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new UsageError("--data must be a JSON object");
   return body as Record<string, unknown>;

@@ -2,6 +2,7 @@
 import type { CreateDeployment, Deployment, UpdateDeployment } from "../../sdk/index.ts";
 import { type Command, type Parsed, UsageError } from "../command.ts";
 import type { Column } from "../output.ts";
+import { ENV_NAME, ENV_NAME_RULE } from "../env-name.ts";
 import { args, changes, confirmed, data, DATA_DETAILS, DATA_OPTIONS, defined, list, LIST_DETAILS, LIST_OPTIONS, rows, string, toggle, YES_OPTIONS } from "./common.ts";
 import { KEY_COLUMNS } from "./keys.ts";
 
@@ -16,7 +17,6 @@ const COLUMNS: Column<Deployment>[] = [
 
 const FIELDS: (keyof Deployment & string)[] = ["slug", "name", "url", "origin", "model", "allowed_paths", "auth_enabled", "endpoints", "inject_stream_usage", "default_max_tokens", "created_at", "updated_at"];
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * `--origin-header NAME=ENV_VAR`: the header's value is read from the environment variable, never taken from the
@@ -32,7 +32,7 @@ export function originHeaders(specs: string[] | undefined, env: Record<string, s
     if (at <= 0) throw new UsageError(`--origin-header takes NAME=ENV_VAR (the header's name, and the environment variable holding its value)`);
     if (!ENV_NAME.test(variable)) {
       // Not echoed: what follows '=' may well be the secret itself, typed where the variable's name belongs.
-      throw new UsageError(`--origin-header ${name}=…: after '=' give the NAME of an environment variable holding the value (letters, digits, _), not the value`);
+      throw new UsageError(`--origin-header ${name}=…: after '=' give ${ENV_NAME_RULE}, holding the value; not the value itself`);
     }
     const value = env[variable];
     if (value === undefined || value === "") throw new UsageError(`--origin-header ${name}=${variable}: the environment variable ${variable} is not set`);

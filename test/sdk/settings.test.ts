@@ -250,3 +250,19 @@ describe("an invalid base URL", () => {
     expect(sent[0]!.url).toBe("https://gw.example.com/keygate/admin/v1/projects");
   });
 });
+
+describe("a credential with a character no header can carry", () => {
+  it.each(["ik_sdk_SECRET\nSECOND", "ik_sdk_SECRET SECOND", " ik_sdk_SECRET", "ik_sdk_SECRÉT"])("%j is refused at once, never quoted", async (value) => {
+    for (const make of [
+      () => new ManagementClient({ token: value, env: {} }),
+      () => new ManagementClient({ env: { KEYGATE_TOKEN: value } }),
+      () => new DataClient({ apiKey: value, project: "p", env: {} }),
+      () => new DataClient({ project: "p", env: { KEYGATE_API_KEY: value } }),
+    ]) {
+      const error = await thrown(make);
+      expect(error).toMatchObject({ status: 0, type: "configuration_error", code: "invalid_setting" });
+      expect(error.message).not.toContain("SECRET");
+      expect(error.message).toMatch(/KEYGATE_(TOKEN|API_KEY)/);
+    }
+  });
+});
