@@ -40,7 +40,7 @@ Run \`keygate ${group} <verb> --help\` for a verb's flags.`;
 export function commandHelp(command: Command): string {
   return `Usage: keygate ${command.name} ${command.usage}
 
-${command.summary}${command.details ? `\n\n${command.details.trim()}` : ""}
+${command.summary}${command.details ? `\n\n${command.details.replace(/^\n+|\s+$/g, "")}` : ""}
 
 ${GLOBAL_FLAGS}
 

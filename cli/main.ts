@@ -104,6 +104,8 @@ function reportFailure(err: unknown, command: Command, out: ReturnType<typeof cr
 /** The SDK names its arguments (`{ token: "…" }`); on the command line they are flags. */
 function cliSetting(message: string): string {
   return message
+    .replace(/^(Management|Data)Client needs/, "keygate needs")
+    .replace(/^(Management|Data)Client: /, "")
     .replace("pass it as an argument ({ token: \"…\" })", "pass --token")
     .replace("pass it as an argument ({ project: \"…\" })", "pass --project (-p)")
     .replace("pass it as an argument ({ baseUrl: \"…\" })", "pass --base-url");

@@ -88,7 +88,7 @@ ${LIST_DETAILS}`,
   {
     name: "keys create",
     summary: "Create an API key; its secret is printed this once",
-    usage: "--name NAME (--scope S… | --application APP_ID) [--permission-set SET] [--expires-at TIME] [--description TEXT] [--ip-allow CIDR]… [--data JSON]",
+    usage: "--name NAME (--scope S… | --application APP_ID) [--permission-set SET] [--expires-at TIME] [--description TEXT] [--ip-allow CIDR]… [--ip-deny CIDR]… [--data JSON]",
     details: `${SHARED_DETAILS}
   --application APP_ID     make an application key instead: it gets what the application's policies grant
 
