@@ -62,6 +62,9 @@ export default defineConfig({
           include: ["test/**/*.test.ts"],
           exclude: UNIT_TESTS,
           setupFiles: ["./test/setup.ts"],
+          // Vitest's 5 s default is a timing assertion in disguise: on a loaded 2-core CI machine a file's first test
+          // (the Worker's first request, key generation) has passed it. No test here waits on purpose that long.
+          testTimeout: 30_000,
         },
       },
       {
