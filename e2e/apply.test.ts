@@ -2,7 +2,9 @@
 // KEYGATE_BASE_URL/KEYGATE_TOKEN, a config file on disk. "No write" is checked where it is recorded: every management
 // write leaves an audit event, so equal audit counts before and after mean nothing was written.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -154,6 +156,8 @@ describe("keygate apply / diff / export", () => {
 
     const diff = await cli(["diff", "-f", path]);
     expect(diff.code).toBe(2);
+    // drift says so on stderr, so a script can tell it from an invalid file (also exit 2)
+    expect(diff.stderr).toMatch(/^keygate diff: drift: keygate differs from .*keygate\.yaml \(0 to create, 2 to update, 0 to prune\)$/m);
     expect(diff.stdout).toContain("~ update deployment acme/chat: model");
     expect(diff.stdout).toContain("~ update key acme/ci: scopes");
     expect(diff.stdout).toMatch(/Plan: 0 to create, 2 to update, 0 to prune/);
@@ -263,6 +267,18 @@ describe("keygate apply / diff / export", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("invalid.yaml:9:28: projects[0].deployments[0].origin.headers.Authorization: a header value is a secret");
     expect(bad.stderr).not.toContain("Bearer plain");
+    expect(bad.stderr).toContain(`keygate diff: ${invalid} is not valid; nothing was compared`);
+    expect(bad.stderr).not.toMatch(/^keygate diff: drift/m);
+
+    // {env: NAME} takes an upper-case variable name: a secret pasted there is refused at its line, never repeated
+    const pasted = file(
+      "pasted.yaml",
+      "version: 1\nprojects:\n  - slug: acme\n    deployments:\n      - slug: chat\n        origin:\n          url: http://x\n          headers:\n            Authorization: {env: sk_live_abc123}\n",
+    );
+    const env = await cli(["apply", "-f", pasted]);
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain("pasted.yaml:9:34: projects[0].deployments[0].origin.headers.Authorization.env: must be an environment variable's NAME");
+    expect(env.stderr).not.toContain("sk_live_abc123");
 
     const reference = file("reference.yaml", "version: 1\nprojects:\n  - slug: acme\n    deployments: []\n    keys:\n      - name: ci\n        scopes: [acme/nope]\n");
     const ref = await cli(["apply", "-f", reference]);
@@ -303,5 +319,197 @@ describe("keygate apply / diff / export", () => {
     expect((await call(secrets.dashboard!, "/v1/models")).status).toBe(200);
     expect((await call(secrets.dashboard!, "/v1/chat/completions", chat)).status).toBe(403);
     expect((await call(secrets["backend-prod"]!, "/v1/chat/completions", chat)).status).toBe(200);
+  });
+
+  it("export leaves out a whole kind it cannot write faithfully, so export | apply --prune revokes and deletes nothing", async () => {
+    // Two live keys of one name; a budget on a revoked key; a policy rule whose only deployment was deleted.
+    await kg.projects.create({ slug: "messy" });
+    const messy = kg.withProject("messy");
+    await messy.deployments.create({ slug: "kept", origin: { url: keygate.originUrl } });
+    await messy.deployments.create({ slug: "gone", origin: { url: keygate.originUrl } });
+    const app = await messy.applications.create({ name: "app" });
+    await messy.policies.create({ name: "p", application_id: app.id, rules: [{ permission_set: "InferenceReadOnly", deployments: ["gone"] }] });
+    await messy.deployments.delete("gone");
+    expect((await messy.policies.list().toArray())[0]!.rules[0]!.deployments).toEqual([]);
+    const twins = [await messy.keys.create({ name: "twin", scopes: ["messy/kept"] }), await messy.keys.create({ name: "twin", scopes: ["messy/kept"] })];
+    const old = await messy.keys.create({ name: "old", scopes: ["messy/kept"] });
+    await messy.budgets.create({ subject: { type: "key", id: old.id }, period: "day", limit_tokens: 10 });
+    await messy.budgets.create({ subject: { type: "project", id: "messy" }, period: "month", limit_tokens: 1000 });
+    await messy.keys.revoke(old.id);
+
+    const exported = await cli(["export", "-p", "messy"]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout).toMatch(/^ {4}deployments:/m);
+    expect(exported.stdout).toMatch(/^ {4}applications:/m);
+    for (const kind of ["policies", "keys", "budgets"]) {
+      expect(exported.stdout).not.toMatch(new RegExp(`^ {4}${kind}:`, "m"));
+      expect(exported.stderr).toContain(`keygate export: project messy: '${kind}:' left out, so apply leaves this project's ${kind} alone`);
+    }
+    expect(exported.stderr).toContain("several unrevoked keys are named 'twin'");
+    expect(exported.stderr).toContain("policy 'p' has a rule with no deployment left");
+
+    const path = file("messy.yaml", exported.stdout);
+    const before = await auditCount("messy");
+    expect((await cli(["diff", "-f", path, "--prune"])).code).toBe(0);
+    const apply = await cli(["apply", "-f", path, "--prune"]);
+    expect(apply.code, apply.stderr).toBe(0);
+    expect(apply.stdout).toContain("No changes");
+    expect(await auditCount("messy")).toBe(before);
+    for (const twin of twins) expect((await messy.keys.get(twin.id)).revoked_at).toBeNull();
+    expect(await messy.budgets.list().toArray()).toHaveLength(2);
+    expect(await messy.policies.list().toArray()).toHaveLength(1);
+
+    // KEYGATE_PROJECT picks the project, as for every other command; --all exports every project even with it set;
+    // --all and -p together are a usage error
+    const fromEnv = await cli(["export"], { KEYGATE_PROJECT: "messy" });
+    expect(fromEnv.code, fromEnv.stderr).toBe(0);
+    expect(fromEnv.stdout).toBe(exported.stdout);
+    const all = await cli(["export", "--all"], { KEYGATE_PROJECT: "messy" });
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toContain("slug: messy");
+    expect(all.stdout).toContain("slug: acme");
+    expect((await cli(["export", "--all", "-p", "messy"])).code).toBe(2);
+    // -p beats KEYGATE_PROJECT
+    const flag = await cli(["export", "-p", "acme"], { KEYGATE_PROJECT: "messy" });
+    expect(flag.stdout).toContain("slug: acme");
+    expect(flag.stdout).not.toContain("slug: messy");
+  });
+
+  it("shows under a prune line what the API deletes or changes with it, in text and in --json", async () => {
+    await kg.projects.create({ slug: "casc" });
+    const casc = kg.withProject("casc");
+    await casc.deployments.create({ slug: "chat", origin: { url: keygate.originUrl } });
+    await casc.deployments.create({ slug: "embed", origin: { url: keygate.originUrl } });
+    const billing = await casc.applications.create({ name: "billing" });
+    await casc.policies.create({ name: "billing-chat", application_id: billing.id, rules: [{ permission_set: "InferenceReadOnly", deployments: ["chat"] }] });
+    await casc.keys.create({ name: "billing-prod", application_id: billing.id });
+    const ci = await casc.keys.create({ name: "ci", scopes: ["casc/chat", "casc/embed"] });
+    await casc.budgets.create({ subject: { type: "application", id: billing.id }, period: "month", limit_tokens: 1000 });
+
+    const noApps = file("casc-apps.yaml", "version: 1\nprojects:\n  - slug: casc\n    applications: []\n");
+    const apps = await cli(["apply", "-f", noApps, "--prune", "--dry-run"]);
+    expect(apps.code, apps.stderr).toBe(0);
+    expect(apps.stdout).toContain(
+      [
+        "- prune application casc/billing",
+        "    also revokes key casc/billing-prod (its application goes)",
+        "    also deletes policy casc/billing-chat (its application goes)",
+        "    also deletes budget casc/application:billing/month (its application goes)",
+      ].join("\n"),
+    );
+    const json = JSON.parse((await cli(["apply", "-f", noApps, "--prune", "--dry-run", "--json"])).stdout);
+    expect(json.steps[0].cascade).toEqual([
+      { action: "revoke", kind: "key", name: "casc/billing-prod" },
+      { action: "delete", kind: "policy", name: "casc/billing-chat" },
+      { action: "delete", kind: "budget", name: "casc/application:billing/month" },
+    ]);
+
+    const onlyEmbed = file("casc-deployments.yaml", `version: 1\nprojects:\n  - slug: casc\n    deployments:\n      - slug: embed\n        origin: {url: ${keygate.originUrl}}\n`);
+    const deployments = await cli(["apply", "-f", onlyEmbed, "--prune"]);
+    expect(deployments.code, deployments.stderr).toBe(0);
+    expect(deployments.stdout).toContain(
+      [
+        "- prune deployment casc/chat",
+        "    also removes casc/chat from key casc/ci's scopes",
+        "    also removes chat from policy casc/billing-chat's rules (a rule is left with no deployment)",
+      ].join("\n"),
+    );
+    // what the plan said is what happened
+    expect((await casc.keys.get(ci.id)).scopes).toEqual(["casc/embed"]);
+    expect((await casc.policies.list().toArray())[0]!.rules[0]!.deployments).toEqual([]);
+  });
+
+  it("gives every exported header variable a name of its own", async () => {
+    await kg.projects.create({ slug: "a-b" });
+    await kg.projects.create({ slug: "a" });
+    await kg.withProject("a-b").deployments.create({ slug: "c", origin: { url: keygate.originUrl, headers: { K: "secret-of-a-b" } } });
+    await kg.withProject("a").deployments.create({
+      slug: "b-c",
+      origin: { url: keygate.originUrl, headers: { K: "secret-of-a", "X-Api-Key": "x1", X_Api_Key: "x2" } },
+    });
+    const exported = await cli(["export"], { KEYGATE_PROJECT: "" });
+    expect(exported.code, exported.stderr).toBe(0);
+    const names = [...exported.stdout.matchAll(/env: (\S+)/g)].map((m) => m[1]!);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toEqual(expect.arrayContaining(["A_B_C_K", "A_B_C_K_2", "A_B_C_X_API_KEY", "A_B_C_X_API_KEY_2"]));
+    // deterministic: the same state, the same names
+    expect((await cli(["export"], { KEYGATE_PROJECT: "" })).stdout).toBe(exported.stdout);
+    const path = file("all.yaml", exported.stdout);
+    const run = await cli(["apply", "-f", path, "--prune", "--dry-run"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("No changes");
+  });
+
+  it("has each new key's secret on disk before the next write, so an apply killed half-way loses none", async () => {
+    // A proxy in front of keygate that holds the first budget create: the run stops there, after both keys.
+    let held: () => void;
+    const budgetHeld = new Promise<void>((resolve) => (held = resolve));
+    const body = (req: IncomingMessage) =>
+      new Promise<Buffer>((resolve) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c)).on("end", () => resolve(Buffer.concat(chunks)));
+      });
+    const proxy = createServer(async (req, res) => {
+      const payload = await body(req);
+      if (req.method === "POST" && req.url!.endsWith("/budgets")) return held();
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([h]) => !["host", "connection", "content-length"].includes(h))) as Record<string, string>;
+      const answer = await fetch(`${keygate.url}${req.url}`, { method: req.method, headers, body: payload.length > 0 ? new Uint8Array(payload) : undefined });
+      res.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "application/json" });
+      res.end(Buffer.from(await answer.arrayBuffer()));
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    try {
+      const path = file(
+        "killed.yaml",
+        "version: 1\nprojects:\n  - slug: killed\n    deployments: []\n    keys:\n      - name: one\n        scopes: []\n      - name: two\n        scopes: []\n    budgets:\n      - subject: project\n        period: day\n        limit_tokens: 10\n",
+      );
+      const secretsOut = join(dir, "killed-secrets.json");
+      const child = execFile(process.execPath, [join(ROOT, "bin", "keygate.js"), "apply", "-f", path, "--secrets-out", secretsOut], {
+        env: { ...process.env, KEYGATE_BASE_URL: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, KEYGATE_TOKEN: keygate.adminToken },
+      });
+      const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+      await Promise.race([budgetHeld, exited]);
+      child.kill("SIGKILL");
+      await exited;
+      const secrets = JSON.parse(readFileSync(secretsOut, "utf8")).keys as { name: string; key: string }[];
+      expect(secrets.map((s) => s.name)).toEqual(["one", "two"]);
+      expect(secrets.every((s) => s.key.startsWith("ik_live_"))).toBe(true);
+      expect(statSync(secretsOut).mode & 0o777).toBe(0o600);
+      expect(await kg.withProject("killed").budgets.list().toArray()).toEqual([]);
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+    }
+  });
+
+  it("reports a file it cannot read or write in one clean line, with exit 2", async () => {
+    const existing = file("exists.yaml", "keep me\n");
+    const over = await cli(["export", "-o", existing]);
+    expect(over.code).toBe(2);
+    expect(over.stderr).toContain(`-o ${existing}: the file exists; export never overwrites a file`);
+    expect(over.stderr).not.toMatch(/\n\s+at /);
+    expect(readFileSync(existing, "utf8")).toBe("keep me\n");
+
+    const noDir = await cli(["export", "-o", join(dir, "no-such-dir", "out.yaml")]);
+    expect(noDir.code).toBe(2);
+    expect(noDir.stderr).toContain("cannot create it (ENOENT)");
+    expect(noDir.stderr).not.toMatch(/\n\s+at /);
+
+    const written = join(dir, "written.yaml");
+    expect((await cli(["export", "-p", "acme", "-o", written])).code).toBe(0);
+    expect(readFileSync(written, "utf8")).toContain("slug: acme");
+
+    const aDir = join(dir, "a-directory");
+    mkdirSync(aDir);
+    for (const [args, message] of [
+      [["apply", "-f", aDir], `${aDir}: cannot read it (EISDIR)`],
+      [["diff", "-f", join(dir, "missing.yaml")], `${join(dir, "missing.yaml")}: cannot read it (ENOENT)`],
+      [["export", "-p", "no-such-project"], "project no-such-project: it does not exist"],
+    ] as const) {
+      const run = await cli([...args]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toContain(message);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    }
   });
 });

@@ -62,7 +62,22 @@ export interface Step {
   changed: string[];
   /** Header variables this write sends that are not set: apply refuses to run without them. */
   unsetEnv: string[];
+  /**
+   * What a prune also changes, by the API's own cascade, in kinds the project entry does not manage (and so would not
+   * otherwise show): an application's keys, policies and budgets; a deployment's place in keys' scopes and policies' rules.
+   */
+  cascade: Cascade[];
   run(context: RunContext): Promise<void>;
+}
+
+export interface Cascade {
+  /** revoke (a key), delete (a policy, a budget), unlink (the deployment leaves a key's scopes or a policy's rules) */
+  action: "revoke" | "delete" | "unlink";
+  kind: "key" | "policy" | "budget";
+  /** The object changed: `acme/ci`, `acme/billing-chat`, `acme/application:billing/month`. */
+  name: string;
+  /** The line the plan prints: `also revokes key acme/billing-prod (its application goes)`. */
+  text: string;
 }
 
 export interface Plan {
@@ -92,7 +107,8 @@ function planProject(plan: Plan, pc: ProjectConfig, state: ProjectState, options
   const slug = pc.slug;
   const { ids } = plan;
   const kg = (c: RunContext) => c.client.withProject(slug);
-  const step = (s: Omit<Step, "project" | "unsetEnv"> & { unsetEnv?: string[] }) => plan.steps.push({ unsetEnv: [], project: slug, ...s });
+  const step = (s: Omit<Step, "project" | "unsetEnv" | "cascade"> & { unsetEnv?: string[] }) =>
+    plan.steps.push({ unsetEnv: [], cascade: [], project: slug, ...s });
   const attempt = (what: string, fn: () => void) => {
     try {
       fn();
@@ -222,12 +238,17 @@ function subjectOf(b: BudgetConfig): ["project", ""] | ["key" | "application", s
   return "key" in s ? ["key", s.key] : ["application", s.application];
 }
 
-/** Objects of the kinds the entry lists that the file does not name, deleted (keys: revoked) dependents first. */
+/**
+ * Objects of the kinds the entry lists that the file does not name, deleted (keys: revoked) dependents first. The API
+ * deletes an application with its policies and budgets and revokes its keys, and takes a deployment out of every key's
+ * scopes and every policy's rules: where those objects are of a kind the entry does not manage, the prune step lists
+ * them as its cascade (computed from the state read for the plan), so the plan shows every change apply makes.
+ */
 function planPrunes(plan: Plan, pc: ProjectConfig, state: ProjectState, keptBudgets: Set<string>): void {
   const slug = pc.slug;
   const kg = (c: RunContext) => c.client.withProject(slug);
-  const prune = (kind: StepKind, name: string, run: (c: RunContext) => Promise<unknown>) =>
-    plan.steps.push({ action: "prune", kind, project: slug, name: `${slug}/${name}`, changed: [], unsetEnv: [], run: async (c) => void (await run(c)) });
+  const prune = (kind: StepKind, name: string, run: (c: RunContext) => Promise<unknown>, cascade: Cascade[] = []) =>
+    plan.steps.push({ action: "prune", kind, project: slug, name: `${slug}/${name}`, changed: [], unsetEnv: [], cascade, run: async (c) => void (await run(c)) });
   const named = (list: { name?: string; slug?: string }[] | undefined) => new Set(list?.map((x) => x.slug ?? x.name!));
 
   if (pc.budgets) {
@@ -241,13 +262,48 @@ function planPrunes(plan: Plan, pc: ProjectConfig, state: ProjectState, keptBudg
     const keep = named(pc.policies);
     for (const p of state.policies.filter((x) => !keep.has(x.name))) prune("policy", p.name, (c) => kg(c).policies.delete(p.id));
   }
+  // Cascades reach only kinds the entry does not manage: in a managed kind, an object is either pruned itself (above)
+  // or named by the file, whose checks keep it from referring to what is pruned.
+  const revoked = new Set<string>();
+  const deleted = new Set<string>();
+  const liveKeys = pc.keys ? [] : state.keys.filter((k) => k.revoked_at === null);
+  const policies = pc.policies ? [] : state.policies;
+  const budgets = pc.budgets ? [] : state.budgets;
   if (pc.applications) {
     const keep = named(pc.applications);
-    for (const a of state.applications.filter((x) => !keep.has(x.name))) prune("application", a.name, (c) => kg(c).applications.delete(a.id));
+    for (const a of state.applications.filter((x) => !keep.has(x.name))) {
+      const cascade: Cascade[] = [];
+      for (const k of liveKeys.filter((x) => x.application_id === a.id)) {
+        revoked.add(k.id);
+        cascade.push({ action: "revoke", kind: "key", name: `${slug}/${k.name}`, text: `also revokes key ${slug}/${k.name} (its application goes)` });
+      }
+      for (const p of policies.filter((x) => x.application_id === a.id)) {
+        deleted.add(p.id);
+        cascade.push({ action: "delete", kind: "policy", name: `${slug}/${p.name}`, text: `also deletes policy ${slug}/${p.name} (its application goes)` });
+      }
+      for (const b of budgets.filter((x) => x.subject.type === "application" && x.subject.id === a.id)) {
+        const name = `${slug}/${budgetName(b, state)}`;
+        cascade.push({ action: "delete", kind: "budget", name, text: `also deletes budget ${name} (its application goes)` });
+      }
+      prune("application", a.name, (c) => kg(c).applications.delete(a.id), cascade);
+    }
   }
   if (pc.deployments) {
     const keep = named(pc.deployments);
-    for (const d of state.deployments.filter((x) => !keep.has(x.slug))) prune("deployment", d.slug, (c) => kg(c).deployments.delete(d.slug));
+    for (const d of state.deployments.filter((x) => !keep.has(x.slug))) {
+      const scope = `${slug}/${d.slug}`;
+      const cascade: Cascade[] = [];
+      for (const k of liveKeys.filter((x) => !revoked.has(x.id) && x.scopes.includes(scope))) {
+        const none = k.scopes.length === 1 ? " (it is left with no scope: it reaches nothing)" : "";
+        cascade.push({ action: "unlink", kind: "key", name: `${slug}/${k.name}`, text: `also removes ${scope} from key ${slug}/${k.name}'s scopes${none}` });
+      }
+      for (const p of policies.filter((x) => !deleted.has(x.id) && x.rules.some((r) => r.deployments.includes(d.slug)))) {
+        const empty = p.rules.some((r) => r.deployments.length === 1 && r.deployments[0] === d.slug);
+        const none = empty ? " (a rule is left with no deployment)" : "";
+        cascade.push({ action: "unlink", kind: "policy", name: `${slug}/${p.name}`, text: `also removes ${d.slug} from policy ${slug}/${p.name}'s rules${none}` });
+      }
+      prune("deployment", d.slug, (c) => kg(c).deployments.delete(d.slug), cascade);
+    }
   }
 }
 
