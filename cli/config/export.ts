@@ -10,7 +10,8 @@
 import { stringify } from "yaml";
 import type { ManagementClient } from "../../sdk/index.ts";
 import type * as api from "../../sdk/index.ts";
-import { CONFIG_VERSION, ENV_NAME_MAX } from "./schema.ts";
+import { ENV_NAME_MAX } from "../env-name.ts";
+import { CONFIG_VERSION } from "./schema.ts";
 import { budgetName } from "./plan.ts";
 import { type ProjectState, readState } from "./state.ts";
 

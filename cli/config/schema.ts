@@ -4,6 +4,7 @@
  * here; the API's own 400 names them. Secrets have no place in the file: an origin header value is `{env: NAME}`.
  */
 import * as z from "zod";
+import { ENV_NAME, ENV_NAME_RULE } from "../env-name.ts";
 
 export const CONFIG_VERSION = 1;
 
@@ -27,19 +28,11 @@ const Conditions = z
   })
   .nullable();
 
-/**
- * The name of the environment variable that holds an origin header's value: upper-case letters, digits and `_`, at most
- * 64 characters. Strict on purpose: a secret pasted where the name belongs (`sk-…`, `hf_AbC…`, `Bearer …`) fails it, and
- * the error names the line, never what was typed. (The CLI's deployment commands get the same rule in their own module;
- * the two are to become one shared constant.) export.ts generates names that pass it.
- */
-export const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,63}$/;
-export const ENV_NAME_MAX = 64;
 const HeaderValue = z.strictObject(
   {
     env: z
       .string({ error: "must be an environment variable's NAME" })
-      .regex(ENV_NAME, "must be an environment variable's NAME: upper-case letters, digits and _ (at most 64), e.g. VLLM_TOKEN"),
+      .regex(ENV_NAME, `must be ${ENV_NAME_RULE}, e.g. VLLM_TOKEN`),
   },
   { error: "a header value is a secret and never goes in this file: write {env: VARIABLE} and set VARIABLE when you apply" },
 );

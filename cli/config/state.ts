@@ -21,6 +21,14 @@ export async function readState(client: ManagementClient, slug: string): Promise
   try {
     project = await kg.projects.get(slug);
   } catch (err) {
+    if (err instanceof KeygateError && err.code === "project_scope_mismatch") {
+      // A management token is told the same about a project that exists and one that does not (keygate does not say
+      // which): either way this token cannot manage it.
+      throw new KeygateError({
+        ...err,
+        message: `project ${slug}: this management token belongs to another project. A token manages only its own project; another project, or a new one, needs the root ADMIN_TOKEN.`,
+      });
+    }
     if (!(err instanceof KeygateError && err.status === 404)) throw err;
   }
   if (project === undefined) return { project, deployments: [], applications: [], policies: [], keys: [], budgets: [] };
