@@ -144,7 +144,7 @@ export async function forwardToOrigin(
       if (generates(request.method)) metering?.ended(estimated(inputEstimate, "cut_short"));
       throw reason;
     }
-    // Connection refused, DNS, TLS, …: the detail is for logs only (STYLE.md, "public message").
+    // Connection refused, DNS, TLS, …: the detail is for logs only; the client gets the public message.
     throw new ApiError("origin_unreachable", undefined, null, { cause: err });
   } finally {
     // Headers are in (or the call is over): a long completion stream must not be cut by the header timeout.

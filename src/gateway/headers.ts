@@ -1,5 +1,5 @@
 /**
- * Which headers cross the proxy, in each direction. The upstream request is built fresh (STYLE.md §10): the origin
+ * Which headers cross the proxy, in each direction. The upstream request is built fresh, not copied and trimmed: the origin
  * sees the client's content headers and the deployment's own credentials, never the client's credentials, cookies,
  * connection-level headers, or claims about the client's address that the client could have forged.
  */

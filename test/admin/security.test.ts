@@ -1,5 +1,5 @@
 /**
- * The security table (STYLE.md §12): every management route against every way a caller can be wrong.
+ * The security table (CONTRIBUTING.md, "Add a management route"): every management route against every way a caller can be wrong.
  * The routes are read from the OpenAPI document the Worker serves (see ./routes.ts), so a new route is in the
  * table by itself, or fails "covers exactly the routes of the OpenAPI document" with the entry it lacks.
  * Each denial must give the contract's status and code in the error shape, and change nothing in the store.
