@@ -8,6 +8,7 @@
 //   - nothing in it looks like a secret file, whatever the rules above say (FORBIDDEN);
 //   - the files the package needs are there, and every `bin` and `exports` target of the published package.json exists
 //     in the tarball, as JavaScript, with the declarations its `types` name;
+//   - its dependencies are exactly the packages the compiled SDK and CLI import (optional peers apart);
 //   - the clone's package.json is back as it was (postpack ran).
 // Usage: node scripts/pack-check.mjs   (prints the file list; exits 1 on a problem)
 import { execFileSync } from "node:child_process";
@@ -15,6 +16,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { importedPackages } from "./pack.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -73,6 +75,14 @@ try {
     }
   }
   if (manifest.private) problems.push("the published package.json says private: true");
+  // Its dependencies: exactly what the compiled code imports (else an install pulls the Worker's libraries, or lacks one).
+  const imported = importedPackages(ROOT);
+  const declared = new Set([...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]);
+  for (const name of imported) if (!declared.has(name)) problems.push(`the package imports ${name}, which its dependencies lack`);
+  for (const name of Object.keys(manifest.dependencies ?? {})) {
+    if (!imported.has(name)) problems.push(`the published dependency ${name} is imported by nothing in the package`);
+  }
+  console.log(`pack: published dependencies: ${Object.keys(manifest.dependencies ?? {}).join(", ") || "none"}`);
 } catch (err) {
   problems.push(`npm pack failed: ${err.message}${err.stdout ? `\n${err.stdout}` : ""}`);
 } finally {

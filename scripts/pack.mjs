@@ -12,7 +12,7 @@
 // build step to forget. Exports cannot tell the two apart by condition, hence a manifest for each.
 // If a pack fails between the two (postpack does not run then), `node scripts/pack.mjs postpack` restores package.json.
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -20,10 +20,41 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MANIFEST = join(ROOT, "package.json");
 const KEPT = join(ROOT, "dist", "package.json.clone");
 
-/** The published manifest, from the clone's. */
-export function publishedManifest(clone) {
+/**
+ * The packages the compiled SDK and CLI import (`from "x"`, `import("x")`), by package name: what an installed
+ * keygate needs. The clone's other dependencies are the Worker's (hono, jose, …), bundled into it by wrangler, never
+ * imported by the package.
+ */
+export function importedPackages(root = ROOT) {
+  const names = new Set();
+  const visit = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) visit(path);
+      else if (entry.name.endsWith(".js")) {
+        const code = readFileSync(path, "utf8");
+        // tsc writes each import or re-export as one statement at a line's start; dynamic imports anywhere.
+        const statics = code.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*"([^"]+)"/gm);
+        const dynamics = code.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g);
+        for (const [, specifier] of [...statics, ...dynamics]) {
+          if (specifier.startsWith("node:") || specifier.startsWith(".")) continue;
+          names.add(specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/"));
+        }
+      }
+    }
+  };
+  for (const dir of ["sdk", "cli"]) visit(join(root, "dist", dir));
+  return names;
+}
+
+/** The published manifest, from the clone's: only the dependencies the compiled code imports (optional peers stay peers). */
+export function publishedManifest(clone, imported) {
+  const peers = new Set(Object.keys(clone.peerDependencies ?? {}));
+  const missing = [...imported].filter((name) => !(name in (clone.dependencies ?? {})) && !peers.has(name));
+  if (missing.length > 0) throw new Error(`the compiled SDK/CLI import ${missing.join(", ")}, not in "dependencies"`);
   return {
     ...clone,
+    dependencies: Object.fromEntries(Object.entries(clone.dependencies ?? {}).filter(([name]) => imported.has(name))),
     engines: { ...clone.engines, node: ">=20" },
     exports: {
       ...clone.exports,
@@ -43,8 +74,9 @@ function prepack() {
   execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.dist.json"],
     { cwd: ROOT, stdio: "inherit" });
   const text = readFileSync(MANIFEST, "utf8");
+  const published = publishedManifest(JSON.parse(text), importedPackages());
   writeFileSync(KEPT, text);
-  writeFileSync(MANIFEST, `${JSON.stringify(publishedManifest(JSON.parse(text)), null, 2)}\n`);
+  writeFileSync(MANIFEST, `${JSON.stringify(published, null, 2)}\n`);
   console.error("pack: dist/sdk and dist/cli built; package.json is the published manifest until postpack");
 }
 
