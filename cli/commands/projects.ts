@@ -2,7 +2,7 @@
 import type { Project } from "../../sdk/index.ts";
 import { type Command, UsageError } from "../command.ts";
 import type { Column } from "../output.ts";
-import { args, LIST_DETAILS, LIST_OPTIONS, rows } from "./common.ts";
+import { args, confirmed, LIST_DETAILS, LIST_OPTIONS, rows, YES_OPTIONS } from "./common.ts";
 
 const COLUMNS: Column<Project>[] = [
   { header: "SLUG", value: (p) => p.slug },
@@ -10,14 +10,6 @@ const COLUMNS: Column<Project>[] = [
   { header: "SUSPENDED", value: (p) => p.suspended },
   { header: "CREATED", value: (p) => p.created_at },
 ];
-
-/** The one positional argument a verb needs, or a usage error naming it. */
-export function argument(positionals: string[], name: string): string {
-  const value = positionals[0];
-  if (value === undefined) throw new UsageError(`missing <${name}>`);
-  if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
-  return value;
-}
 
 export const projectCommands: Command[] = [
   {
@@ -45,7 +37,7 @@ export const projectCommands: Command[] = [
     usage: "<slug> [--name NAME]",
     options: { name: { type: "string" } },
     async run({ client, out }, { positionals, values }) {
-      const slug = argument(positionals, "slug");
+      const { slug } = args(positionals, "slug");
       out.object(await client().projects.create({ slug, ...(values.name ? { name: values.name as string } : {}) }));
     },
   },
@@ -68,10 +60,10 @@ export const projectCommands: Command[] = [
     name: "projects delete",
     summary: "Delete a project with everything in it",
     usage: "<slug> --yes",
-    options: { yes: { type: "boolean" } },
+    options: YES_OPTIONS,
     async run({ client, out }, { positionals, values }) {
-      const slug = argument(positionals, "slug");
-      if (!values.yes) throw new UsageError(`deleting ${slug} removes its deployments, keys, tokens, applications, policies and budgets: add --yes`);
+      const { slug } = args(positionals, "slug");
+      confirmed(values, `deleting ${slug} removes its deployments, keys, tokens, applications, policies and budgets`);
       out.object(await client().projects.delete(slug));
     },
   },
