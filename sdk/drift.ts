@@ -166,9 +166,16 @@ export function budgetDrift(desired: api.CreateBudget, current: api.Budget): Dri
 export const findByName = <T extends { name: string }>(items: readonly T[], name: string): T | undefined =>
   items.find((item) => item.name === name.trim());
 
+/** The project's unrevoked keys by name (revoked keys are never looked at again): a name picks a key when it has one. */
+export function liveKeysByName(keys: readonly api.ApiKey[]): Map<string, api.ApiKey[]> {
+  const byName = new Map<string, api.ApiKey[]>();
+  for (const key of keys) if (key.revoked_at === null) byName.set(key.name, [...(byName.get(key.name) ?? []), key]);
+  return byName;
+}
+
 /** The project's one unrevoked key of this name; several is an error (which one would be meant?). */
 export function findKey(keys: readonly api.ApiKey[], name: string): api.ApiKey | undefined {
-  const found = keys.filter((k) => k.revoked_at === null && k.name === name.trim());
+  const found = liveKeysByName(keys).get(name.trim()) ?? [];
   if (found.length > 1) {
     throw new AmbiguousNameError(
       `${found.length} unrevoked keys are named '${name}' (${found.map((k) => k.id).join(", ")}); ` +

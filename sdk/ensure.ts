@@ -7,6 +7,7 @@
  * the project's unrevoked keys (several of one name is an error); a budget by subject and period.
  */
 import type { ManagementClient } from "./management.ts";
+import { MAX_PAGE } from "./pages.ts";
 import { KeygateError } from "./errors.ts";
 import {
   applicationDrift,
@@ -73,7 +74,7 @@ export async function ensureDeployment(kg: ManagementClient, desired: api.Create
 }
 
 export async function ensureApplication(kg: ManagementClient, desired: DesiredApplication): Promise<Ensured<api.Application>> {
-  const current = findByName(await kg.applications.list({ limit: 100 }).toArray(), desired.name);
+  const current = findByName(await kg.applications.list({ limit: MAX_PAGE }).toArray(), desired.name);
   return upsert(
     current,
     () => kg.applications.create(withoutNullDescription(desired)),
@@ -84,7 +85,7 @@ export async function ensureApplication(kg: ManagementClient, desired: DesiredAp
 
 /** By name; a policy found under another application is an error (a policy's application cannot change). */
 export async function ensurePolicy(kg: ManagementClient, desired: DesiredPolicy): Promise<Ensured<api.Policy>> {
-  const current = findByName(await kg.policies.list({ limit: 100 }).toArray(), desired.name);
+  const current = findByName(await kg.policies.list({ limit: MAX_PAGE }).toArray(), desired.name);
   return upsert(
     current,
     () => kg.policies.create(withoutNullDescription(desired)),
@@ -95,7 +96,7 @@ export async function ensurePolicy(kg: ManagementClient, desired: DesiredPolicy)
 
 /** By name among unrevoked keys; `secret` is set only when this call created the key (it is never readable again). */
 export async function ensureKey(kg: ManagementClient, desired: DesiredKey): Promise<Ensured<api.ApiKey> & { secret?: string }> {
-  const current = findKey(await kg.keys.list({ limit: 100 }).toArray(), desired.name);
+  const current = findKey(await kg.keys.list({ limit: MAX_PAGE }).toArray(), desired.name);
   let secret: string | undefined;
   const ensured = await upsert<api.ApiKey, api.UpdateApiKey>(
     current,
@@ -112,7 +113,7 @@ export async function ensureKey(kg: ManagementClient, desired: DesiredKey): Prom
 
 /** By subject and period (a project budget's subject id is the project's slug); the limit and mode are patched. */
 export async function ensureBudget(kg: ManagementClient, desired: api.CreateBudget): Promise<Ensured<api.Budget>> {
-  const current = findBudget(await kg.budgets.list({ limit: 100 }).toArray(), desired);
+  const current = findBudget(await kg.budgets.list({ limit: MAX_PAGE }).toArray(), desired);
   return upsert(
     current,
     () => kg.budgets.create(desired),

@@ -5,7 +5,7 @@
 export { ManagementClient, type ManagementClientOptions } from "./management.ts";
 export { DataClient, type DataClientOptions } from "./data.ts";
 export { KeygateError, type KeygateErrorFields, type KeygateErrorType } from "./errors.ts";
-export { List, type PageBody } from "./pages.ts";
+export { List, MAX_PAGE, type PageBody } from "./pages.ts";
 export type { Ensured, EnsureStatus } from "./ensure.ts";
 export { AmbiguousNameError, ImmutableFieldError, type DesiredApplication, type DesiredKey, type DesiredPolicy, type Drift } from "./drift.ts";
 export { DEFAULT_BASE_URL, VARIABLES, type Environment } from "./settings.ts";

@@ -4,6 +4,9 @@
  * `.toArray()` collects every item (Array.fromAsync needs Node 22).
  */
 
+/** The largest page the API's lists give (`limit` ≤ 100; usage alone allows 1000): walking every item, ask for it. */
+export const MAX_PAGE = 100;
+
 export interface PageBody<T> {
   object: "list";
   data: T[];

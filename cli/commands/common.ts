@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { ParseArgsOptionsConfig } from "node:util";
-import type { ApiKey, List } from "../../sdk/index.ts";
+import { type ApiKey, type List, MAX_PAGE } from "../../sdk/index.ts";
 import { type Parsed, UsageError } from "../command.ts";
 import type { Output } from "../output.ts";
 
@@ -22,7 +22,7 @@ export const LIST_OPTIONS = { limit: { type: "string" } } satisfies ParseArgsOpt
 export const LIST_DETAILS = "  --limit N          stop after N rows (default: every page)";
 
 /** A list's rows: every page, or the first `--limit` rows (asking for pages of that size, at most the API's 100). */
-export async function rows<T>(values: Values, list: (query: { limit?: number }) => List<T>, maxPage = 100): Promise<T[]> {
+export async function rows<T>(values: Values, list: (query: { limit?: number }) => List<T>, maxPage = MAX_PAGE): Promise<T[]> {
   if (values.limit === undefined) return list({ limit: maxPage }).toArray();
   const limit = positiveInteger(values.limit, "--limit");
   const taken: T[] = [];

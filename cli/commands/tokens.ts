@@ -2,7 +2,7 @@
  * keygate tokens list|get|create|revoke|delete. The API has no route to read or change one token: `get` finds it in
  * the list, and there is no `update` (revoke it and create another).
  */
-import { type CreateManagementToken, KeygateError, type ManagementToken } from "../../sdk/index.ts";
+import { type CreateManagementToken, KeygateError, type ManagementToken, MAX_PAGE } from "../../sdk/index.ts";
 import { type Command, UsageError } from "../command.ts";
 import type { Column } from "../output.ts";
 import { args, confirmed, data, DATA_DETAILS, DATA_OPTIONS, defined, LIST_DETAILS, LIST_OPTIONS, oneOf, printWithSecret, rows, status, string, YES_OPTIONS } from "./common.ts";
@@ -38,7 +38,7 @@ export const tokenCommands: Command[] = [
     usage: "<token_id>",
     async run({ client, out }, { positionals }) {
       const { token_id } = args(positionals, "token_id");
-      for await (const token of client().tokens.list({ limit: 100 })) {
+      for await (const token of client().tokens.list({ limit: MAX_PAGE })) {
         if (token.id === token_id) return out.object(token, FIELDS);
       }
       // The error the API gives for an unknown id elsewhere, so scripts see one code (exit 1, not_found).

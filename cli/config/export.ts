@@ -8,10 +8,11 @@
  * the names match. Secrets are never exported (they cannot be read back).
  */
 import { stringify } from "yaml";
-import type { ManagementClient } from "../../sdk/index.ts";
+import { type ManagementClient, MAX_PAGE } from "../../sdk/index.ts";
 import type * as api from "../../sdk/index.ts";
 import { ENV_NAME_MAX } from "../env-name.ts";
 import { CONFIG_VERSION } from "./schema.ts";
+import { liveKeysByName } from "../../sdk/drift.ts";
 import { budgetName } from "./plan.ts";
 import { type ProjectState, readState } from "./state.ts";
 
@@ -23,7 +24,7 @@ export interface Exported {
 
 /** `only`: one project's slug; undefined: every project the token sees. */
 export async function exportConfig(client: ManagementClient, only: string | undefined): Promise<Exported> {
-  const slugs = only !== undefined ? [only] : (await client.projects.list({ limit: 100 }).toArray()).map((p) => p.slug);
+  const slugs = only !== undefined ? [only] : (await client.projects.list({ limit: MAX_PAGE }).toArray()).map((p) => p.slug);
   const states: ProjectState[] = [];
   for (const slug of slugs) states.push(await readState(client, slug));
   const missing = states.findIndex((s) => s.project === undefined);
@@ -81,9 +82,9 @@ function exportProject(state: ProjectState, variables: Map<string, string>, warn
   const project = state.project!;
   const slug = project.slug;
   const appName = new Map(state.applications.map((a) => [a.id, a.name]));
-  const live = state.keys.filter((k) => k.revoked_at === null);
-  const shared = [...new Set(live.filter((k) => live.filter((x) => x.name === k.name).length > 1).map((k) => k.name))];
-  const keyName = new Map(live.filter((k) => !shared.includes(k.name)).map((k) => [k.id, k.name]));
+  const byName = [...liveKeysByName(state.keys)];
+  const shared = byName.filter(([, keys]) => keys.length > 1).map(([name]) => name);
+  const keyName = new Map(byName.filter(([, keys]) => keys.length === 1).map(([name, [key]]) => [key!.id, name]));
   /** A kind left out of this project's entry, and why: apply (--prune too) then leaves that kind alone. */
   const leaveOut = (kind: string, why: string) =>
     warnings.push(`project ${slug}: '${kind}:' left out, so apply leaves this project's ${kind} alone (--prune too): ${why}`);
@@ -114,7 +115,7 @@ function exportProject(state: ProjectState, variables: Map<string, string>, warn
   if (shared.length > 0) {
     leaveOut("keys", `several unrevoked keys are named ${shared.map((n) => `'${n}'`).join(", ")}, and a key's name is its identity in the file; rename or revoke all but one`);
   } else {
-    entry.keys = live.map((k) =>
+    entry.keys = state.keys.filter((k) => k.revoked_at === null).map((k) =>
       present({
         name: k.name,
         description: k.description,

@@ -1,7 +1,7 @@
 /**
  * Reading a config file: YAML with positions kept, the schema (./schema.ts), then the checks across entries (a name
  * given twice, a reference to a name the file does not declare). Every problem is reported as `FILE:LINE:COL: message`,
- * YAML syntax errors included, all of them at once.
+ * YAML syntax errors included; each of the three stages reports all it finds, and a stage runs once those before it pass.
  */
 import { readFileSync } from "node:fs";
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";

@@ -18,6 +18,7 @@ import {
   findByName,
   findKey,
   keyDrift,
+  liveKeysByName,
   policyDrift,
   projectDrift,
 } from "../../sdk/drift.ts";
@@ -119,8 +120,7 @@ function planProject(plan: Plan, pc: ProjectConfig, state: ProjectState, options
   };
 
   for (const app of state.applications) ids.set(slug, "application", app.name, app.id);
-  const live = state.keys.filter((k) => k.revoked_at === null);
-  for (const key of live) if (live.filter((k) => k.name === key.name).length === 1) ids.set(slug, "key", key.name, key.id);
+  for (const [name, [key, ...others]] of liveKeysByName(state.keys)) if (others.length === 0) ids.set(slug, "key", name, key!.id);
 
   if (state.project === undefined) {
     if (!options.canCreateProjects) {
@@ -142,7 +142,7 @@ function planProject(plan: Plan, pc: ProjectConfig, state: ProjectState, options
   for (const d of pc.deployments ?? []) {
     const { body, unset } = desiredDeployment(d, options.env);
     const current = state.deployments.find((x) => x.slug === d.slug);
-    const run = async (c: RunContext) => void (await kg(c).deployments.ensure(desiredDeployment(d, options.env).body));
+    const run = async (c: RunContext) => void (await kg(c).deployments.ensure(body));
     const name = `${slug}/${d.slug}`;
     if (current === undefined) step({ action: "create", kind: "deployment", name, changed: [], unsetEnv: body.origin.headers ? unset : [], run });
     else {

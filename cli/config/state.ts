@@ -1,5 +1,5 @@
 /** What one project holds now, read once for planning (and for export): every list, every page. */
-import { KeygateError, type ManagementClient } from "../../sdk/index.ts";
+import { KeygateError, type ManagementClient, MAX_PAGE } from "../../sdk/index.ts";
 import type * as api from "../../sdk/index.ts";
 
 export interface ProjectState {
@@ -13,7 +13,7 @@ export interface ProjectState {
   budgets: api.Budget[];
 }
 
-const PAGE = { limit: 100 };
+const PAGE = { limit: MAX_PAGE };
 
 export async function readState(client: ManagementClient, slug: string): Promise<ProjectState> {
   const kg = client.withProject(slug);
