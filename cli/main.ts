@@ -3,6 +3,7 @@
  * Exit codes a script can trust: 0 done, 1 the API (or the network) said no (its error code is printed),
  * 2 the command line was wrong (unknown command or flag, a missing argument or setting).
  */
+import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { KeygateError, ManagementClient } from "../sdk/index.ts";
 import { type Command, type Context, EXIT, UsageError } from "./command.ts";
@@ -33,7 +34,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   const wantsHelp = argv.includes("--help") || argv.includes("-h");
 
   if (!command) {
-    if (argv.includes("--version")) return out.raw(VERSION), EXIT.ok;
+    if (argv.includes("--version")) return out.raw(version()), EXIT.ok;
     const group = words[0] !== undefined && COMMANDS.some((c) => c.name.startsWith(`${words[0]} `)) ? words[0] : undefined;
     if (group !== undefined) {
       out.raw(groupHelp(group, COMMANDS));
@@ -139,4 +140,7 @@ function withoutCommandWords(argv: string[], command: Command): string[] {
   return argv.filter((_, index) => !taken.has(index));
 }
 
-export const VERSION = "0.1.0";
+/** The version in the package's own package.json (the clone's, or the installed package's), which a release sets. */
+function version(): string {
+  return JSON.parse(readFileSync(new URL(import.meta.resolve("keygate/package.json")), "utf8")).version;
+}

@@ -257,5 +257,9 @@ describe("keygate CLI", () => {
         expect(run.stdout).toContain(words.length === 0 ? "Usage: keygate <command>" : `Usage: keygate ${words.join(" ")}`);
       }));
     }
+    // --version is the package's own, read from package.json (a release changes only that).
+    const version = await cli(["--version"], { KEYGATE_TOKEN: undefined });
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version);
   }, 300_000);
 });
