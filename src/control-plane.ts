@@ -1,5 +1,5 @@
 /**
- * The control plane: /admin/v1 (the management API), /admin/docs, and the answer to any route that is not the data
+ * The control plane: /admin/v1 (the management API), /admin/docs, the web console (/console), and the answer to any route that is not the data
  * plane. Loaded on the first such request (index.ts imports it lazily), so a data-plane cold start builds none of
  * its zod schemas.
  */
@@ -8,6 +8,7 @@ import { HTTPException } from "hono/http-exception";
 import { adminApp, adminDocument } from "./admin/app";
 import { renderDocs } from "./admin/docs";
 import { configOf } from "./config";
+import { consoleApp } from "./console/app";
 import type { AppBindings, Deps } from "./env";
 import { ApiError, errorResponse, internalReason, toApiError } from "./errors";
 import { logLine } from "./log";
@@ -33,6 +34,7 @@ export function controlPlane(deps: Deps) {
   });
   app.get("/admin/docs", (c) => c.html(renderDocs(adminDocument(new URL(c.req.url).origin))));
   app.route("/admin/v1", admin);
+  app.route("/console", consoleApp());
   app.notFound(() => {
     throw new ApiError("not_found", "No such route. The data plane is /endpoint/{project}/{deployment}/…, the API /admin/v1.");
   });

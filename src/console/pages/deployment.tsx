@@ -1,0 +1,222 @@
+/**
+ * One deployment: its endpoints' switches (each endpoint on or off, each with its own API-key auth toggle), its
+ * settings, and its API keys tab — the project's keys in a multi-select, where selecting links a key (adds the
+ * deployment to its scopes) and deselecting unlinks it. Every switch is one PATCH, so the next data-plane request
+ * sees it.
+ */
+import { Field, Page, type PageProps } from "../layout";
+
+const SCRIPT = String.raw`
+const me = await start();
+const DEPLOYMENT = document.getElementById("deployment-data").dataset.deployment;
+const D = (rest) => P("/deployments/" + encodeURIComponent(DEPLOYMENT) + (rest || ""));
+const TOGGLES = [
+  ["public-enabled", (d) => d.endpoints.public.enabled, (on) => ({ endpoints: { public: { enabled: on } } })],
+  ["public-auth", (d) => d.endpoints.public.auth_enabled, (on) => ({ endpoints: { public: { auth_enabled: on } } })],
+  ["private-enabled", (d) => d.endpoints.private.enabled, (on) => ({ endpoints: { private: { enabled: on } } })],
+  ["private-auth", (d) => d.endpoints.private.auth_enabled, (on) => ({ endpoints: { private: { auth_enabled: on } } })],
+];
+let deployment;
+
+function drawDeployment(d) {
+  deployment = d;
+  for (const [id, read] of TOGGLES) document.getElementById(id).checked = read(d);
+  document.getElementById("base-url").textContent = d.url + "/v1";
+  document.getElementById("origin-shown").textContent = d.origin.url;
+  document.getElementById("header-names").textContent = d.origin.header_names.length ? d.origin.header_names.join(", ") + " (values hidden)" : "none";
+  document.getElementById("model-shown").textContent = d.model || "any (not pinned)";
+  document.getElementById("paths-shown").textContent = d.allowed_paths.join(", ");
+  const form = document.getElementById("edit-deployment");
+  form.elements.name.value = d.name;
+  form.elements.origin_url.value = d.origin.url;
+  form.elements.model.value = d.model || "";
+  form.elements.allowed_paths.value = d.allowed_paths.join("\n");
+  form.elements.default_max_tokens.value = d.default_max_tokens === null ? "" : d.default_max_tokens;
+  form.elements.inject_stream_usage.checked = d.inject_stream_usage;
+}
+
+for (const [id, , patch] of TOGGLES) {
+  const box = document.getElementById(id);
+  box.addEventListener("change", async () => {
+    box.disabled = true;
+    try {
+      drawDeployment(await api("PATCH", D(), patch(box.checked)));
+      toast(box.labels[0].textContent.trim() + ": " + (box.checked ? "on" : "off") + ". The next request sees it.");
+    } catch (error) {
+      box.checked = !box.checked;
+      throw error;
+    } finally { box.disabled = false; applyReadOnly(me); }
+  });
+}
+
+const edit = document.getElementById("edit-deployment");
+onSubmit(edit, async (data) => {
+  const text = (name) => String(data.get(name) || "").trim();
+  const patch = {
+    name: text("name"),
+    origin: { url: text("origin_url") },
+    model: text("model") || null,
+    allowed_paths: lines(data.get("allowed_paths")),
+    default_max_tokens: text("default_max_tokens") ? Number(text("default_max_tokens")) : null,
+    inject_stream_usage: data.get("inject_stream_usage") === "on",
+  };
+  drawDeployment(await api("PATCH", D(), patch));
+  toast("Deployment saved.");
+});
+
+document.getElementById("delete-deployment").addEventListener("click", async () => {
+  if (!(await confirmAction("Delete deployment " + DEPLOYMENT + "? It leaves every key's scopes and every policy rule; requests to it get 404 from the next request on.", "Delete deployment"))) return;
+  await api("DELETE", D());
+  location.assign("/console/projects/" + encodeURIComponent(PROJECT));
+});
+
+// The API keys tab: which of the project's keys reach this deployment, and why.
+const picker = document.getElementById("linked-keys");
+const linkedRows = document.getElementById("linked-rows");
+let linked = new Set();
+
+async function loadKeys() {
+  const [keys, covering] = await Promise.all([listAll(P("/keys")), listAll(D("/keys"))]);
+  const direct = PROJECT + "/" + DEPLOYMENT;
+  linked = new Set(covering.filter((k) => k.scopes.includes(direct)).map((k) => k.id));
+  const now = Date.now();
+  // Only unrevoked standalone keys can be linked: an application key's access comes from its policies.
+  const linkable = keys.filter((k) => k.application_id === null && keyStatus(k, now) !== "revoked");
+  picker.replaceChildren(...linkable.map((k) => {
+    const wholeProject = k.scopes.includes(PROJECT + "/*");
+    return el("option", { value: k.id, selected: linked.has(k.id) || wholeProject, disabled: wholeProject && !linked.has(k.id) },
+      k.name + " (" + k.start + "…)" + (wholeProject ? " — whole project" : ""));
+  }));
+  picker.size = Math.min(10, Math.max(4, linkable.length));
+  linkedRows.replaceChildren(...covering.map((k) => el("tr", {},
+    el("td", {}, k.name), el("td", { class: "mono" }, k.start + "…"),
+    el("td", {}, k.application_id ? "application " + k.application_id : k.scopes.includes(direct) ? "linked" : "whole project (" + PROJECT + "/*)"),
+    el("td", {}, el("span", { class: "badge " + keyStatus(k, now) }, keyStatus(k, now))))));
+  document.getElementById("linked-empty").hidden = covering.length > 0;
+}
+
+onSubmit(document.getElementById("link-form"), async () => {
+  const chosen = new Set([...picker.selectedOptions].filter((o) => !o.disabled).map((o) => o.value));
+  const toLink = [...chosen].filter((id) => !linked.has(id));
+  const toUnlink = [...linked].filter((id) => !chosen.has(id));
+  for (const id of toLink) await api("PUT", D("/keys/" + encodeURIComponent(id)));
+  for (const id of toUnlink) await api("DELETE", D("/keys/" + encodeURIComponent(id)));
+  toast(toLink.length || toUnlink.length ? "Linked " + toLink.length + ", unlinked " + toUnlink.length + ". The next request sees it." : "No change.");
+  await loadKeys();
+  applyReadOnly(me);
+});
+
+drawDeployment(await api("GET", D()));
+await loadKeys();
+applyReadOnly(me);
+`;
+
+export function Deployment(props: Omit<PageProps, "title" | "script" | "children"> & { deployment: string }) {
+  return (
+    <Page {...props} title={`Deployment ${props.deployment}`} script={SCRIPT} tab="deployments">
+      <div id="deployment-data" data-deployment={props.deployment} hidden></div>
+      <p>
+        Base URL for OpenAI clients: <code id="base-url"></code>
+      </p>
+      <section class="card" aria-labelledby="endpoints-title">
+        <h2 id="endpoints-title">Security: endpoints</h2>
+        <div class="grid">
+          <fieldset>
+            <legend>Public endpoint</legend>
+            <label class="toggle">
+              <input type="checkbox" role="switch" id="public-enabled" data-write /> Public endpoint enabled
+            </label>
+            <label class="toggle">
+              <input type="checkbox" role="switch" id="public-auth" data-write /> Public endpoint requires an API key
+            </label>
+          </fieldset>
+          <fieldset>
+            <legend>Private endpoint (service binding or mTLS hostname)</legend>
+            <label class="toggle">
+              <input type="checkbox" role="switch" id="private-enabled" data-write /> Private endpoint enabled
+            </label>
+            <label class="toggle">
+              <input type="checkbox" role="switch" id="private-auth" data-write /> Private endpoint requires an API key
+            </label>
+          </fieldset>
+        </div>
+      </section>
+      <section class="card" aria-labelledby="origin-title">
+        <h2 id="origin-title">Origin and model</h2>
+        <dl>
+          <dt>Origin</dt>
+          <dd id="origin-shown" class="mono"></dd>
+          <dt>Origin headers</dt>
+          <dd id="header-names"></dd>
+          <dt>Model</dt>
+          <dd id="model-shown"></dd>
+          <dt>Allowed paths</dt>
+          <dd id="paths-shown" class="mono"></dd>
+        </dl>
+      </section>
+      <section aria-labelledby="keys-title">
+        <h2 id="keys-title">API keys</h2>
+        <form id="link-form" class="card" novalidate>
+          <p class="form-error" role="alert" hidden></p>
+          <Field
+            id="linked-keys"
+            label="Keys linked to this deployment"
+            hint="Select a key to link it, deselect it to unlink it, then save. A key that covers the whole project stays selected: narrow its scopes on the API keys page."
+          >
+            <select id="linked-keys" name="keys" multiple data-param="keys"></select>
+          </Field>
+          <div class="actions">
+            <button type="submit" class="primary" data-write>
+              Save links
+            </button>
+          </div>
+        </form>
+        <table>
+          <caption class="muted">Keys that reach this deployment now</caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Start</th>
+              <th scope="col">Through</th>
+              <th scope="col">Status</th>
+            </tr>
+          </thead>
+          <tbody id="linked-rows"></tbody>
+        </table>
+        <p id="linked-empty" class="muted" hidden>
+          No key reaches this deployment.
+        </p>
+      </section>
+      <h2>Settings</h2>
+      <form id="edit-deployment" class="card" novalidate>
+        <p class="form-error" role="alert" hidden></p>
+        <Field id="edit-name" label="Name">
+          <input id="edit-name" name="name" data-param="name" autocomplete="off" />
+        </Field>
+        <Field id="edit-origin-url" label="Origin URL" hint="Origin header values are kept as they are.">
+          <input id="edit-origin-url" name="origin_url" data-param="origin.url" type="url" autocomplete="off" />
+        </Field>
+        <Field id="edit-model" label="Model (empty: not pinned)">
+          <input id="edit-model" name="model" data-param="model" autocomplete="off" />
+        </Field>
+        <Field id="edit-paths" label="Allowed paths" hint="One per line">
+          <textarea id="edit-paths" name="allowed_paths" data-param="allowed_paths" rows={3}></textarea>
+        </Field>
+        <Field id="edit-max-tokens" label="Default max tokens (for hard budgets; empty: none)">
+          <input id="edit-max-tokens" name="default_max_tokens" data-param="default_max_tokens" inputmode="numeric" autocomplete="off" />
+        </Field>
+        <label class="toggle">
+          <input type="checkbox" name="inject_stream_usage" /> Ask the origin for usage on streams (stream_options.include_usage)
+        </label>
+        <div class="actions">
+          <button type="submit" class="primary" data-write>
+            Save
+          </button>
+          <button type="button" id="delete-deployment" class="danger" data-write>
+            Delete deployment…
+          </button>
+        </div>
+      </form>
+    </Page>
+  );
+}

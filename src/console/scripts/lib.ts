@@ -1,0 +1,256 @@
+/**
+ * The console's browser code shared by every page: the credential, calls to /admin/v1, and small DOM helpers. It is
+ * sent inline (with the response's CSP nonce) ahead of the page's own script, in one module, so a page is one
+ * request and loads nothing from anywhere else.
+ *
+ * Rules it keeps:
+ * - The credential lives in sessionStorage (this tab only, gone when it closes) and goes out as a Bearer header, never
+ *   as a cookie, so no other site can make the browser send it. Behind Cloudflare Access with no token typed in, the
+ *   edge's cookie authenticates, and every write carries `X-Keygate-Console` so the API can refuse one made
+ *   cross-site (src/admin/csrf.ts).
+ * - Data goes into the page as text (textContent, attributes), never as HTML.
+ * - A secret is shown only in the show-once dialog and is removed from the DOM when it closes.
+ */
+export const LIB = String.raw`
+const TOKEN_KEY = "keygate.console.token";
+const body = document.body;
+const PROJECT = body.dataset.project || "";
+const ACCESS = body.dataset.access === "1";
+
+function token() { return sessionStorage.getItem(TOKEN_KEY); }
+function signOut() { sessionStorage.removeItem(TOKEN_KEY); location.assign("/console/sign-in"); }
+
+/** The API's error, as the API sent it: {status, code, param, message, requestId}. */
+class ApiError extends Error {
+  constructor(status, error, requestId) {
+    super(error.message || "The request failed (HTTP " + status + ").");
+    this.status = status; this.code = error.code || null; this.param = error.param || null; this.requestId = requestId;
+  }
+}
+
+/** Calls /admin/v1; an answer that is not 2xx throws ApiError, and a 401 signs out (unless options.keepSignedIn). */
+async function api(method, path, payload, options) {
+  const headers = { accept: "application/json" };
+  const t = token();
+  if (t) headers.authorization = "Bearer " + t;
+  if (method !== "GET") headers["x-keygate-console"] = "1";
+  if (payload !== undefined) headers["content-type"] = "application/json";
+  let response;
+  try {
+    response = await fetch("/admin/v1" + path, { method, headers, body: payload === undefined ? undefined : JSON.stringify(payload), credentials: "same-origin", cache: "no-store" });
+  } catch {
+    throw new ApiError(0, { message: "keygate could not be reached." }, null);
+  }
+  const requestId = response.headers.get("x-request-id");
+  const data = await response.json().catch(() => null);
+  if (!response.ok) {
+    if (response.status === 401 && !(options && options.keepSignedIn)) return unauthorized(data);
+    throw new ApiError(response.status, (data && data.error) || {}, requestId);
+  }
+  return data;
+}
+
+/** A credential the API no longer takes (revoked, expired, never valid): back to sign-in, saying why. */
+function unauthorized(data) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  const why = (data && data.error && data.error.message) || "Sign in again.";
+  location.assign("/console/sign-in?reason=" + encodeURIComponent(why));
+  return new Promise(() => {});
+}
+
+/** Every page of a list (the API's largest page is 100). */
+async function listAll(path) {
+  const out = [];
+  let cursor = null;
+  for (let page = 0; page < 100; page++) {
+    const sep = path.includes("?") ? "&" : "?";
+    const result = await api("GET", path + sep + "limit=100" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
+    out.push(...result.data);
+    if (!result.has_more || !result.next_cursor) break;
+    cursor = result.next_cursor;
+  }
+  return out;
+}
+
+const P = (rest) => "/projects/" + encodeURIComponent(PROJECT) + (rest || "");
+
+/**
+ * Who is signed in: the root admin (ADMIN_TOKEN or Access), or a management token of one project, whose role is
+ * read off the project's token list by the token's start. A token whose row cannot be found is treated as read-only.
+ */
+async function whoami() {
+  const t = token();
+  if (!t) return ACCESS ? { kind: "root", label: "Cloudflare Access" } : null;
+  if (!t.startsWith("ik_sdk_")) return { kind: "root", label: "admin token" };
+  const projects = await api("GET", "/projects?limit=1");
+  const project = projects.data[0];
+  if (!project) return { kind: "token", role: "read_only", project: null, label: "management token" };
+  const tokens = await listAll("/projects/" + encodeURIComponent(project.slug) + "/tokens");
+  const mine = tokens.filter((row) => row.revoked_at === null && t.startsWith(row.start));
+  const role = mine.length > 0 && mine.every((row) => row.role === "full") ? "full" : "read_only";
+  return { kind: "token", role, project: project.slug, label: (mine[0] ? mine[0].name : "management token") + " (" + role + ")" };
+}
+
+/** Controls marked data-write are disabled for a read-only token, with the reason shown once on the page. */
+function applyReadOnly(me) {
+  if (!me || me.kind !== "token" || me.role !== "read_only") return false;
+  for (const control of document.querySelectorAll("[data-write]")) {
+    control.disabled = true;
+    control.setAttribute("aria-disabled", "true");
+    control.title = "Read-only token: it can read everything in this project and change nothing.";
+  }
+  const banner = document.getElementById("read-only");
+  banner.textContent = "You are signed in with a read-only management token: you can see everything in project " + me.project + ", and every control that would change something is disabled. The API refuses such writes too (403 scope_insufficient).";
+  banner.hidden = false;
+  return true;
+}
+
+/** Builds an element: el("td", {class: "x"}, "text", child). Strings become text nodes, never HTML. */
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (name === "dataset") Object.assign(node.dataset, value);
+    else if (value === true) node.setAttribute(name, "");
+    else node.setAttribute(name, String(value));
+  }
+  for (const child of children.flat()) if (child !== null && child !== undefined && child !== false) node.append(child instanceof Node ? child : String(child));
+  return node;
+}
+
+function when(iso) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return d.toISOString().replace("T", " ").replace(/:\d\d\.\d+Z$/, " UTC");
+}
+
+function toast(message, kind) {
+  const box = document.getElementById("toast");
+  box.className = "toast " + (kind || "ok");
+  box.textContent = message;
+  box.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => (box.hidden = true), 6000);
+}
+
+/**
+ * Shows an API error on a form: next to the field its param names (the longest data-param that is a prefix of it,
+ * so "conditions.ip_allow[1]" finds the IP allow-list field), else at the top of the form.
+ */
+function showError(form, error) {
+  clearErrors(form);
+  const param = error.param || "";
+  let best = null;
+  for (const field of form.querySelectorAll("[data-param]")) {
+    const name = field.dataset.param;
+    if ((param === name || param.startsWith(name + ".") || param.startsWith(name + "[")) && (!best || name.length > best.dataset.param.length)) best = field;
+  }
+  const text = error.message + (error.requestId ? " (request " + error.requestId + ")" : "");
+  const slot = best ? best.closest(".field").querySelector(".field-error") : form.querySelector(".form-error");
+  slot.textContent = text;
+  slot.hidden = false;
+  if (best) { best.setAttribute("aria-invalid", "true"); best.focus(); }
+  else if (!form.querySelector(".form-error")) toast(text, "error");
+}
+
+function clearErrors(form) {
+  for (const slot of form.querySelectorAll(".field-error, .form-error")) { slot.textContent = ""; slot.hidden = true; }
+  for (const field of form.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
+}
+
+/** Runs a form's submit handler with its button busy, and shows what the API refused next to the right field. */
+function onSubmit(form, handler) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const buttons = form.querySelectorAll("button[type=submit]");
+    for (const b of buttons) b.disabled = true;
+    try { await handler(new FormData(form)); }
+    catch (error) { if (error instanceof ApiError) showError(form, error); else throw error; }
+    finally { for (const b of buttons) if (!b.hasAttribute("aria-disabled")) b.disabled = false; }
+  });
+}
+
+/** A yes/no question in a modal dialog; resolves true for yes. Focus goes back where it was. */
+function confirmAction(message, yes) {
+  const dialog = document.getElementById("confirm");
+  dialog.querySelector(".confirm-text").textContent = message;
+  dialog.querySelector(".confirm-yes").textContent = yes || "Confirm";
+  const opener = document.activeElement;
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => {
+      if (opener && opener.isConnected) opener.focus();
+      resolve(dialog.returnValue === "yes");
+    }, { once: true });
+  });
+}
+
+/** A form's text field as a list: one item per line or comma; empty lines dropped. */
+function lines(value) { return String(value || "").split(/[\n,]/).map((s) => s.trim()).filter(Boolean); }
+
+/**
+ * The conditions an operator filled in a .conditions fieldset, in the API's shape (an absent field is no
+ * restriction); the API validates them and its errors land next to each field.
+ */
+function conditionsFrom(data, prefix) {
+  const out = {};
+  const list = (name) => lines(data.get(prefix + name));
+  if (list("ip_allow").length) out.ip_allow = list("ip_allow");
+  if (list("ip_deny").length) out.ip_deny = list("ip_deny");
+  if (list("countries").length) out.countries = list("countries").map((c) => c.toUpperCase());
+  if (list("asns").length) out.asns = list("asns").map((a) => (/^\d+$/.test(a) ? Number(a) : a));
+  if (list("user_agents").length) out.user_agents = lines(String(data.get(prefix + "user_agents") || "").replace(/,/g, "\n"));
+  const endpoints = data.getAll(prefix + "endpoints");
+  if (endpoints.length) out.endpoints = endpoints;
+  if (data.get(prefix + "not_before")) out.not_before = instant(data.get(prefix + "not_before"));
+  if (data.get(prefix + "not_after")) out.not_after = instant(data.get(prefix + "not_after"));
+  return out;
+}
+
+/** A datetime-local value (no zone) read as UTC, which is what every time in the console shows. */
+function instant(value) { return value ? value + (value.length === 16 ? ":00Z" : "Z") : null; }
+
+function describeConditions(c) {
+  if (!c) return "none";
+  const parts = [];
+  if (c.ip_allow) parts.push("IP " + c.ip_allow.join(", "));
+  if (c.ip_deny) parts.push("not IP " + c.ip_deny.join(", "));
+  if (c.countries) parts.push("countries " + c.countries.join(", "));
+  if (c.asns) parts.push("ASN " + c.asns.join(", "));
+  if (c.user_agents) parts.push("UA " + c.user_agents.join(", "));
+  if (c.endpoints) parts.push(c.endpoints.join("/") + " endpoint");
+  if (c.not_before) parts.push("from " + when(c.not_before));
+  if (c.not_after) parts.push("until " + when(c.not_after));
+  return parts.length ? parts.join("; ") : "none";
+}
+
+function keyStatus(key, now) {
+  if (key.revoked_at) return "revoked";
+  if (key.expires_at && Date.parse(key.expires_at) <= now) return "expired";
+  return "active";
+}
+
+document.getElementById("sign-out").addEventListener("click", signOut);
+
+/**
+ * Every page but sign-in starts here: no credential → sign-in; otherwise who is signed in, shown in the header, and
+ * the read-only rule applied once the page has drawn its controls (the page calls ready(me) when it has).
+ */
+async function start() {
+  if (!token() && !ACCESS) { location.assign("/console/sign-in"); return new Promise(() => {}); }
+  const me = await whoami();
+  document.getElementById("who").textContent = me.label;
+  if (me.kind === "token" && PROJECT && me.project !== PROJECT) {
+    toast("This management token belongs to project " + me.project + "; it cannot see " + PROJECT + ".", "error");
+  }
+  return me;
+}
+
+window.addEventListener("unhandledrejection", (event) => {
+  const error = event.reason;
+  toast(error instanceof ApiError ? error.message + (error.requestId ? " (request " + error.requestId + ")" : "") : "Something went wrong: " + error, "error");
+});
+`;
