@@ -10,11 +10,17 @@ import type { JSX } from "hono/jsx/jsx-runtime";
 import type { AppBindings } from "../env";
 import { consoleHeaders, nonceOf } from "./headers";
 import type { PageProps } from "./layout";
+import { Applications } from "./pages/applications";
+import { Audit } from "./pages/audit";
+import { Budgets } from "./pages/budgets";
 import { Deployment } from "./pages/deployment";
 import { Deployments } from "./pages/deployments";
+import { Explain } from "./pages/explain";
 import { Keys } from "./pages/keys";
 import { Projects } from "./pages/projects";
 import { SignIn } from "./pages/sign-in";
+import { Tokens } from "./pages/tokens";
+import { Usage } from "./pages/usage";
 
 type FrameProps = Omit<PageProps, "title" | "script" | "children">;
 type PageComponent = (props: FrameProps) => JSX.Element;
@@ -36,6 +42,12 @@ function render(c: Context<AppBindings>, Component: PageComponent, tab?: string)
 const PROJECT_PAGES: [path: string, tab: string, page: PageComponent][] = [
   ["", "deployments", Deployments],
   ["/keys", "keys", Keys],
+  ["/applications", "applications", Applications],
+  ["/tokens", "tokens", Tokens],
+  ["/budgets", "budgets", Budgets],
+  ["/usage", "usage", Usage],
+  ["/audit", "audit", Audit],
+  ["/explain", "explain", Explain],
 ];
 
 export function consoleApp() {

@@ -51,4 +51,13 @@ pre{background:var(--soft);padding:.6rem;border-radius:6px;overflow:auto;white-s
 .filters{display:flex;gap:1rem;flex-wrap:wrap;align-items:end}.filters .field{margin:0}
 .chart svg{max-width:100%;height:auto}.chart text{font-size:11px;fill:var(--muted)}
 .rule{border:1px dashed var(--line);border-radius:8px;padding:.5rem 1rem;margin:.5rem 0}
+[hidden]{display:none!important}
+.row-actions{display:flex;gap:.4rem;flex-wrap:wrap}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.rules{list-style:none;padding:0;margin:0}.rule-list{margin:0;padding-left:1.2rem}
+.chart-wrap{display:grid;grid-template-columns:minmax(0,3fr) minmax(24rem,2fr);gap:1rem;align-items:start}.chart{margin:0}
+.scroll{max-height:22rem;overflow:auto}.scroll th,.scroll td{white-space:nowrap}
+.rule .conditions{display:grid;grid-template-columns:repeat(auto-fit,minmax(15rem,1fr));gap:0 1rem}
+.details{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}.details dt{font-weight:600}.details dd{margin:0}
+@media (max-width:800px){.chart-wrap{grid-template-columns:1fr}}
 `;
