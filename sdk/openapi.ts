@@ -16,7 +16,7 @@ export interface Error {
   error: {
     message: string;
     type: string;
-    code: "invalid_request" | "missing_api_key" | "invalid_api_key" | "expired_api_key" | "wrong_credential_type" | "project_scope_mismatch" | "scope_insufficient" | "ip_not_allowed" | "condition_not_met" | "client_certificate_required" | "project_suspended" | "not_found" | "method_not_allowed" | "request_timeout" | "conflict" | "request_too_large" | "rate_limited" | "insufficient_quota" | "internal_error" | "origin_unreachable" | "store_unavailable" | "origin_timeout";
+    code: "invalid_request" | "missing_api_key" | "invalid_api_key" | "expired_api_key" | "wrong_credential_type" | "project_scope_mismatch" | "scope_insufficient" | "ip_not_allowed" | "condition_not_met" | "client_certificate_required" | "project_suspended" | "csrf_check_failed" | "not_found" | "method_not_allowed" | "request_timeout" | "conflict" | "request_too_large" | "rate_limited" | "insufficient_quota" | "internal_error" | "origin_unreachable" | "store_unavailable" | "origin_timeout";
     param: string | null;
   };
 }

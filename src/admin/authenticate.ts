@@ -3,7 +3,8 @@
  *   1. `Authorization: Bearer …` — the ADMIN_TOKEN (constant-time), else an `ik_sdk_` management token;
  *      an `ik_live_` API key is 403 wrong_credential_type (decided by prefix, before any lookup).
  *   2. Only when no Authorization header was sent: a Cloudflare Access JWT in `Cf-Access-Jwt-Assertion`,
- *      when ACCESS_TEAM_DOMAIN and ACCESS_AUD are both set.
+ *      when ACCESS_TEAM_DOMAIN and ACCESS_AUD are both set; a write made with Access's browser cookie must also
+ *      pass the cross-site check (csrf.ts).
  * Denials are ApiErrors thrown before the handler runs.
  */
 import { createMiddleware } from "hono/factory";
@@ -11,6 +12,7 @@ import { readBearer } from "../authz/credential";
 import type { Config } from "../config";
 import type { AppBindings, Principal } from "../env";
 import { ApiError } from "../errors";
+import { checkAccessCookieWrite } from "./csrf";
 import { claimedKind, isWellFormed } from "../secrets/format";
 import { constantTimeEqual, lookupHashes } from "../secrets/hash";
 import { findTokenByHash } from "../store/tokens";
@@ -52,6 +54,8 @@ export function authenticate(verifyAccessJwt: VerifyAccessJwt) {
       if (!config.access) throw new ApiError("invalid_api_key", "Cloudflare Access is not configured on this keygate.");
       const { teamDomain, audience } = config.access;
       principal = { kind: "root", actor: (await verifyAccessJwt(assertion, teamDomain, audience)).actor };
+      // After the identity, so an anonymous caller learns nothing from the answer: a 401 comes first.
+      checkAccessCookieWrite(c.req.raw);
     }
     c.set("principal", principal);
     await next();

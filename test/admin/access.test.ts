@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey as JoseKey } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { accessVerifier } from "../../src/admin/access";
-import { call, testWorker, type OriginFetch } from "../helpers";
+import { BASE, call, testWorker, type OriginFetch } from "../helpers";
 
 const TEAM = "acme.cloudflareaccess.com";
 const AUD = "aud-tag-0123456789abcdef";
@@ -169,5 +169,51 @@ describe("Cloudflare Access keys cache (one verifier, as one isolate keeps it)",
     const verify = accessVerifier((async () => answer()) as typeof fetch);
     const err = await verify(await jwt(), TEAM, AUD).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "store_unavailable" });
+  });
+});
+
+/**
+ * The web console behind Access: the browser's CF_Authorization cookie makes the edge add the JWT to every request,
+ * whichever site caused it, so a cookie-authenticated write must carry X-Keygate-Console and not be cross-site
+ * (src/admin/csrf.ts). A Bearer token, or an Access service token (no cookie), needs neither.
+ */
+describe("Cloudflare Access: writes made with the browser cookie (CSRF)", () => {
+  const COOKIE = { cookie: "theme=dark; CF_Authorization=eyJhbGciOi.cookie.value" };
+  const CONSOLE = { "x-keygate-console": "1" };
+
+  it.each([
+    ["no X-Keygate-Console header", { ...COOKIE }],
+    ["a cross-site fetch (Sec-Fetch-Site: cross-site)", { ...COOKIE, ...CONSOLE, "sec-fetch-site": "cross-site" }],
+    ["a same-site but other-origin fetch (Sec-Fetch-Site: same-site)", { ...COOKIE, ...CONSOLE, "sec-fetch-site": "same-site" }],
+    ["another Origin (no Sec-Fetch-Site)", { ...COOKIE, ...CONSOLE, origin: "https://evil.example" }],
+  ])("refuses %s with 403 csrf_check_failed, and writes nothing", async (_name, headers) => {
+    const before = await env.DB.prepare("SELECT count(*) AS n FROM projects").first<{ n: number }>();
+    const res = await asAccess(await jwt(), servesJwks, headers);
+    expect(res.status).toBe(403);
+    expect(res.body.error).toMatchObject({ code: "csrf_check_failed", type: "permission_error" });
+    const after = await env.DB.prepare("SELECT count(*) AS n FROM projects").first<{ n: number }>();
+    expect(after!.n).toBe(before!.n);
+  });
+
+  it.each([
+    ["the console's header from its own origin", { ...COOKIE, ...CONSOLE, "sec-fetch-site": "same-origin" }],
+    ["the console's header and this host's Origin", { ...COOKIE, ...CONSOLE, origin: BASE }],
+    ["an Access service token's JWT without a cookie", {}],
+  ])("allows a write with %s", async (_name, headers) => {
+    expect((await asAccess(await jwt(), servesJwks, headers)).status).toBe(201);
+  });
+
+  it("an invalid JWT is 401 before the cross-site check says anything", async () => {
+    const res = await asAccess("not.a.jwt", servesJwks, { ...COOKIE, "sec-fetch-site": "cross-site" });
+    expect(res.status).toBe(401);
+  });
+
+  it("reads with the cookie need no header", async () => {
+    const res = await call("/admin/v1/projects", {
+      headers: { "cf-access-jwt-assertion": await jwt(), ...COOKIE, "sec-fetch-site": "cross-site" },
+      origin: servesJwks,
+      env: accessEnv,
+    });
+    expect(res.status).toBe(200);
   });
 });

@@ -143,25 +143,6 @@ function fillDeployments(item, selected) {
 }
 const selectedDeployments = (item) => [...item.querySelector(".rule-deployments").selectedOptions].map((o) => o.value);
 
-/** A datetime-local value for an RFC 3339 time, in UTC (what instant() reads back). */
-function localValue(iso) {
-  if (!iso) return "";
-  const text = new Date(iso).toISOString();
-  return text.endsWith(":00.000Z") ? text.slice(0, 16) : text.slice(0, 19);
-}
-
-function fillConditions(item, prefix, c) {
-  const set = (name, value) => { item.querySelector("[name='" + prefix + name + "']").value = value; };
-  set("ip_allow", (c.ip_allow || []).join("\n"));
-  set("ip_deny", (c.ip_deny || []).join("\n"));
-  set("countries", (c.countries || []).join(", "));
-  set("asns", (c.asns || []).join(", "));
-  set("user_agents", (c.user_agents || []).join("\n"));
-  for (const box of item.querySelectorAll("[name='" + prefix + "endpoints']")) box.checked = (c.endpoints || []).includes(box.value);
-  set("not_before", localValue(c.not_before));
-  set("not_after", localValue(c.not_after));
-}
-
 function addRule(rule) {
   const uid = String(nextUid++);
   const item = ruleTemplate.content.firstElementChild.cloneNode(true);

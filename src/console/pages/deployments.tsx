@@ -57,7 +57,7 @@ onSubmit(form, async (data) => {
   const text = (name) => String(data.get(name) || "").trim();
   const origin = { url: text("origin_url") };
   const headers = {};
-  for (const line of lines(String(data.get("origin_headers") || "").replace(/,/g, "\n"))) {
+  for (const line of lines(data.get("origin_headers"), false)) {
     const colon = line.indexOf(":");
     if (colon < 1) throw new ApiError(400, { message: "Write each header as 'Name: value'.", param: "origin.headers" }, null);
     headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();

@@ -93,8 +93,8 @@ onSubmit(form, async (data) => {
   created.key = undefined;
   form.reset();
   drawKind();
-  await showSecret({ title: "API key " + created.name, secret, snippets: keySnippets(secret, exampleUrl(created), exampleModel(created)) });
   await load();
+  await showSecret({ title: "API key " + created.name, secret, snippets: keySnippets(secret, exampleUrl(created), exampleModel(created)) });
 });
 
 /** The deployment a new key's snippets call: its first scope's, or the project's first. */
@@ -115,17 +115,12 @@ function editKey(k) {
   const f = editForm.elements;
   f.name.value = k.name;
   f.description.value = k.description || "";
-  f.expires_at.value = k.expires_at ? k.expires_at.slice(0, 16) : "";
+  f.expires_at.value = localValue(k.expires_at);
   document.getElementById("edit-standalone").hidden = k.application_id !== null;
   f.whole_project.checked = k.scopes.includes(PROJECT + "/*");
   for (const o of document.getElementById("edit-scopes").options) o.selected = k.scopes.includes(PROJECT + "/" + o.value);
   f.permission_set.value = k.permission_set || "InferenceFullAccess";
-  const c = k.conditions || {};
-  for (const name of ["ip_allow", "ip_deny", "user_agents"]) f["e_" + name].value = (c[name] || []).join("\n");
-  for (const name of ["countries", "asns"]) f["e_" + name].value = (c[name] || []).join(", ");
-  for (const box of f.e_endpoints) box.checked = (c.endpoints || []).includes(box.value);
-  f.e_not_before.value = c.not_before ? c.not_before.slice(0, 16) : "";
-  f.e_not_after.value = c.not_after ? c.not_after.slice(0, 16) : "";
+  fillConditions(editForm, "e_", k.conditions);
   document.getElementById("edit-title").textContent = "Edit key " + k.name;
   const opener = document.activeElement;
   editDialog.addEventListener("close", () => opener && opener.isConnected && opener.focus(), { once: true });
@@ -161,8 +156,8 @@ onSubmit(rollForm, async (data) => {
   const rolled = await api("POST", P("/keys/" + encodeURIComponent(rolling.id) + "/roll"), { grace_seconds: grace });
   const secret = rolled.key;
   rollDialog.close();
-  await showSecret({ title: "New secret for " + rolled.name, secret, snippets: keySnippets(secret, exampleUrl(rolled), exampleModel(rolled)) });
   await load();
+  await showSecret({ title: "New secret for " + rolled.name, secret, snippets: keySnippets(secret, exampleUrl(rolled), exampleModel(rolled)) });
 });
 
 async function revokeKey(k) {

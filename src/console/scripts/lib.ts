@@ -92,13 +92,17 @@ async function whoami() {
 }
 
 /** Controls marked data-write are disabled for a read-only token, with the reason shown once on the page. */
+let READ_ONLY = false;
+const READ_ONLY_TITLE = "Read-only token: it can read everything in this project and change nothing.";
+function disableWrite(control) {
+  control.disabled = true;
+  control.setAttribute("aria-disabled", "true");
+  control.title = READ_ONLY_TITLE;
+}
 function applyReadOnly(me) {
   if (!me || me.kind !== "token" || me.role !== "read_only") return false;
-  for (const control of document.querySelectorAll("[data-write]")) {
-    control.disabled = true;
-    control.setAttribute("aria-disabled", "true");
-    control.title = "Read-only token: it can read everything in this project and change nothing.";
-  }
+  READ_ONLY = true;
+  for (const control of document.querySelectorAll("[data-write]")) disableWrite(control);
   const banner = document.getElementById("read-only");
   banner.textContent = "You are signed in with a read-only management token: you can see everything in project " + me.project + ", and every control that would change something is disabled. The API refuses such writes too (403 scope_insufficient).";
   banner.hidden = false;
@@ -116,6 +120,8 @@ function el(tag, attrs, ...children) {
     else node.setAttribute(name, String(value));
   }
   for (const child of children.flat()) if (child !== null && child !== undefined && child !== false) node.append(child instanceof Node ? child : String(child));
+  // A write control drawn after applyReadOnly (a list row's Revoke button) is born disabled.
+  if (READ_ONLY && node.hasAttribute("data-write")) disableWrite(node);
   return node;
 }
 
@@ -148,10 +154,10 @@ function showError(form, error) {
   }
   const text = error.message + (error.requestId ? " (request " + error.requestId + ")" : "");
   const slot = best ? best.closest(".field").querySelector(".field-error") : form.querySelector(".form-error");
+  if (!slot) return toast(text, "error");
   slot.textContent = text;
   slot.hidden = false;
   if (best) { best.setAttribute("aria-invalid", "true"); best.focus(); }
-  else if (!form.querySelector(".form-error")) toast(text, "error");
 }
 
 function clearErrors(form) {
@@ -168,7 +174,14 @@ function onSubmit(form, handler) {
     for (const b of buttons) b.disabled = true;
     try { await handler(new FormData(form)); }
     catch (error) { if (error instanceof ApiError) showError(form, error); else throw error; }
-    finally { for (const b of buttons) if (!b.hasAttribute("aria-disabled")) b.disabled = false; }
+    finally {
+      for (const b of buttons) if (!b.hasAttribute("aria-disabled")) b.disabled = false;
+      // A dialog the handler opened (the show-once dialog) could not return focus to the button it disabled, and
+      // Chrome may leave it on a control of the closed dialog: back to the button.
+      const active = document.activeElement;
+      const lost = !active || active === document.body || active.disabled || active.closest("dialog:not([open])");
+      if (lost && event.submitter && event.submitter.isConnected) event.submitter.focus();
+    }
   });
 }
 
@@ -188,8 +201,8 @@ function confirmAction(message, yes) {
   });
 }
 
-/** A form's text field as a list: one item per line or comma; empty lines dropped. */
-function lines(value) { return String(value || "").split(/[\n,]/).map((s) => s.trim()).filter(Boolean); }
+/** A form's text field as a list: one item per line (or comma, unless an item may hold one); empty items dropped. */
+function lines(value, commas = true) { return String(value || "").split(commas ? /[\n,]/ : /\n/).map((s) => s.trim()).filter(Boolean); }
 
 /**
  * The conditions an operator filled in a .conditions fieldset, in the API's shape (an absent field is no
@@ -202,7 +215,9 @@ function conditionsFrom(data, prefix) {
   if (list("ip_deny").length) out.ip_deny = list("ip_deny");
   if (list("countries").length) out.countries = list("countries").map((c) => c.toUpperCase());
   if (list("asns").length) out.asns = list("asns").map((a) => (/^\d+$/.test(a) ? Number(a) : a));
-  if (list("user_agents").length) out.user_agents = lines(String(data.get(prefix + "user_agents") || "").replace(/,/g, "\n"));
+  // A user agent holds commas ("KHTML, like Gecko"): one pattern per line.
+  const agents = lines(data.get(prefix + "user_agents"), false);
+  if (agents.length) out.user_agents = agents;
   const endpoints = data.getAll(prefix + "endpoints");
   if (endpoints.length) out.endpoints = endpoints;
   if (data.get(prefix + "not_before")) out.not_before = instant(data.get(prefix + "not_before"));
@@ -212,6 +227,27 @@ function conditionsFrom(data, prefix) {
 
 /** A datetime-local value (no zone) read as UTC, which is what every time in the console shows. */
 function instant(value) { return value ? value + (value.length === 16 ? ":00Z" : "Z") : null; }
+
+/** The other way: a datetime-local value for an RFC 3339 time, in UTC (what instant() reads back). */
+function localValue(iso) {
+  if (!iso) return "";
+  const text = new Date(iso).toISOString();
+  return text.endsWith(":00.000Z") ? text.slice(0, 16) : text.slice(0, 19);
+}
+
+/** Fills a ConditionsFields group (named prefix + field) inside root from stored conditions: conditionsFrom's inverse. */
+function fillConditions(root, prefix, c) {
+  c = c || {};
+  const set = (name, value) => { root.querySelector("[name='" + prefix + name + "']").value = value; };
+  set("ip_allow", (c.ip_allow || []).join("\n"));
+  set("ip_deny", (c.ip_deny || []).join("\n"));
+  set("countries", (c.countries || []).join(", "));
+  set("asns", (c.asns || []).join(", "));
+  set("user_agents", (c.user_agents || []).join("\n"));
+  for (const box of root.querySelectorAll("[name='" + prefix + "endpoints']")) box.checked = (c.endpoints || []).includes(box.value);
+  set("not_before", localValue(c.not_before));
+  set("not_after", localValue(c.not_after));
+}
 
 function describeConditions(c) {
   if (!c) return "none";
