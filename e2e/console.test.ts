@@ -90,7 +90,6 @@ describe("the web console", () => {
       await page.getByRole("button", { name: "Create deployment" }).click();
       await eventually(() => page.locator("#deployment-rows tr").count()).toBe(slug === "chat" ? 1 : 2);
     }
-    await screenshot(page, "deployments");
 
     await page.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "API keys" }).click();
     const create = page.locator("#create-key");
@@ -106,6 +105,7 @@ describe("the web console", () => {
     expect(await dialog.locator("pre").first().textContent()).toContain(`${keygate.url}/endpoint/${PROJECT}/chat/v1/chat/completions`);
     await screenshot(page, "show-once-dialog");
 
+    expect(await axeViolations(page)).toEqual([]);
     await dialog.getByRole("button", { name: "Copy secret" }).click();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(key);
 
@@ -127,7 +127,6 @@ describe("the web console", () => {
     await page.reload();
     await eventually(() => page.locator("#key-rows tr").count()).toBe(1);
     expect(await page.content()).not.toContain(key);
-    await screenshot(page, "keys");
 
     keyId = (await admin("GET", `/projects/${PROJECT}/keys`)).body.data[0].id;
     expect(await models("chat", key)).toEqual({ status: 200, code: null });
@@ -264,6 +263,59 @@ describe("the web console", () => {
     expect(await page.locator(".field-error:visible, .form-error:visible").count()).toBe(1);
     await screenshot(page, "validation-error");
     expect((await admin("GET", `/projects/${PROJECT}/keys`)).body.data.map((k: any) => k.name)).not.toContain("bad-conditions");
+  });
+
+  it("every page, with data on it, has no serious or critical accessibility violation (axe-core)", async () => {
+    // Something on every page: an application with a policy, a budget, and a request for the audit log and usage.
+    const app = await admin("POST", `/projects/${PROJECT}/applications`, { name: "ci-runner", description: "CI jobs" });
+    await admin("POST", `/projects/${PROJECT}/policies`, {
+      name: "read-models",
+      application_id: app.body.id,
+      rules: [{ permission_set: "InferenceReadOnly", deployments: ["*"], conditions: { ip_allow: ["203.0.113.0/24"] } }],
+    });
+    await admin("POST", `/projects/${PROJECT}/budgets`, { subject: { type: "project", id: PROJECT }, limit_tokens: 1_000_000, period: "month" });
+    // Token usage for the chart: the demo origin reports usage on its chat completions.
+    const batch = (await admin("GET", `/projects/${PROJECT}/keys`)).body.data.find((k: any) => k.name === "batch-job");
+    const rolled = await admin("POST", `/projects/${PROJECT}/keys/${batch.id}/roll`, { grace_seconds: 0 });
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${keygate.url}/endpoint/${PROJECT}/embed/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${rolled.body.key}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "demo-model", messages: [{ role: "user", content: `Hello ${i}` }] }),
+      });
+      expect(res.status).toBe(200);
+      await res.text();
+    }
+    const usage = async () => (await admin("GET", `/projects/${PROJECT}/usage`)).body.data.reduce((n: number, r: any) => n + r.prompt_tokens, 0);
+    await expect.poll(usage, { timeout: 60_000, interval: 1000 }).toBeGreaterThan(0);
+
+    const { page } = await signedIn();
+    const pages: [path: string, name: string, ready: string][] = [
+      ["/console/projects", "projects", "#projects-rows tr"],
+      [`/console/projects/${PROJECT}`, "project", "#deployment-rows tr"],
+      [`/console/projects/${PROJECT}/deployments/chat`, "deployment", "#linked-rows tr"],
+      [`/console/projects/${PROJECT}/keys`, "keys", "#key-rows tr"],
+      [`/console/projects/${PROJECT}/applications`, "applications", "#applications-rows tr"],
+      [`/console/projects/${PROJECT}/tokens`, "tokens", "#tokens-rows tr"],
+      [`/console/projects/${PROJECT}/budgets`, "budgets", "#budgets-rows tr"],
+      // A bar in the chart: the tokens counted above.
+      [`/console/projects/${PROJECT}/usage`, "usage", "#usage-chart svg rect:has(title)"],
+      [`/console/projects/${PROJECT}/audit`, "audit", "#audit-rows tr"],
+      [`/console/projects/${PROJECT}/explain`, "explain", "#explain-key option"],
+    ];
+    const found: string[] = [];
+    for (const [path, name, ready] of pages) {
+      await page.goto(path);
+      await eventually(() => page.locator(ready).count()).toBeGreaterThan(0);
+      found.push(...(await axeViolations(page)).map((v) => `${path}: ${v}`));
+      if (name !== "deployment") await screenshot(page, name);
+    }
+    // And signed out: the sign-in page.
+    await page.locator("#sign-out").click();
+    await page.waitForURL(/\/console\/sign-in/);
+    found.push(...(await axeViolations(page)).map((v) => `sign-in: ${v}`));
+    await screenshot(page, "sign-in");
+    expect(found).toEqual([]);
   });
 
   it("no page showed a CSP violation, an uncaught error, or a request to another origin", () => {
