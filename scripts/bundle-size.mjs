@@ -11,9 +11,17 @@ import { gzipSync } from "node:zlib";
  * What issue 13 achieved (301,647 bytes, minified) plus about 10% was 330 KB. Issue 14 (usage and token budgets) added
  * 38 KB of keygate's own code and no dependency (the metering module, the JSON scanner it shares with the model pin,
  * the BudgetCounter Durable Object, the budget and usage routes): 341 KB, the size issue 13's startup time was
- * measured at (BENCHMARKS.md, "A small bundle"). So 360 KB, about 5% over that; issue 13's ceiling is 400 KB.
+ * measured at (BENCHMARKS.md, "A small bundle"), so 360 KB. The web console (/console) added 137 KB and no new
+ * package, to 478.5 KB (148.7 KB gzip): 117.5 KB its own (77 KB of that the browser scripts and stylesheet it sends
+ * inline, kept as strings the minifier leaves as written; about 40 KB its JSX pages) and 18 KB of hono it had not
+ * used (hono/jsx 12.7 KB, secureHeaders 3.6 KB, the html helpers 1.6 KB). It sits in the lazily imported control
+ * plane, so a cold start only parses it: bench/startup.mjs's "Active", 12 interleaved rounds of 5 runs, median 39.3 ms
+ * before and 41.3 ms after, with the rounds' own differences from -14 to +15 ms: below what the bench resolves on this
+ * machine, though a compile-only check in Node's V8 takes 1.3-1.6x as long to parse it as the bundle before. So
+ * 500 KB, about 4.5% over 478.5 KB. That is above issue 13's 400 KB ceiling; BENCHMARKS.md ("A small bundle") says
+ * what would take the console's strings out of the bundle.
  */
-const BUDGET_BYTES = 360_000;
+const BUDGET_BYTES = 500_000;
 
 const file = process.argv[2] ?? ".wrangler/dry-run/index.js";
 let bundle;
