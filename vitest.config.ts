@@ -20,6 +20,7 @@ const UNIT_TESTS = [
   "test/budgets/period.test.ts",
   "test/sdk/settings.test.ts",
   "test/sdk/transport.test.ts",
+  "test/console/scripts.test.mjs",
 ];
 
 // Three projects, all run by `vitest run` (and so by `npm test`); `--project unit|workers|e2e` picks one.

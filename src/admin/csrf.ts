@@ -20,7 +20,8 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 /** Whether the request carries Access's browser session cookie. */
 function hasAccessCookie(headers: Headers): boolean {
   const cookie = headers.get("cookie");
-  return cookie !== null && /(?:^|;\s*)CF_Authorization=/.test(cookie);
+  // `;` separates cookies in one header; `, ` is how Headers joins a request's several Cookie fields.
+  return cookie !== null && /(?:^|[;,]\s*)CF_Authorization=/i.test(cookie);
 }
 
 /** Throws 403 csrf_check_failed for a cookie-authenticated write that could have been made by another site. */

@@ -2,7 +2,7 @@
  * The frame every console page shares: header and navigation, the read-only banner, the confirm dialog, the toast
  * region, and the one inline module script (the shared code, then the page's own), all carrying the response's nonce.
  */
-import type { Child } from "hono/jsx";
+import { cloneElement, isValidElement, type Child } from "hono/jsx";
 import { raw } from "hono/html";
 import { STYLES } from "./styles";
 import { LIB } from "./scripts/lib";
@@ -71,7 +71,9 @@ export function Page(props: PageProps) {
           </nav>
         ) : null}
         <main id="main">
-          <h1>{props.title}</h1>
+          {/* tabindex -1: where focus goes when the control that had it is redrawn away (keepFocus in lib.ts) */}
+          <h1 tabindex={-1}>{props.title}</h1>
+          <p id="fatal" class="banner error" role="alert" hidden></p>
           <p id="read-only" class="banner" role="status" hidden></p>
           {props.children}
         </main>
@@ -90,20 +92,26 @@ export function Page(props: PageProps) {
             </div>
           </form>
         </dialog>
+        {/* The page's own code in a block of its own, so its names cannot clash with the shared code's. */}
         <script type="module" nonce={props.nonce}>
-          {raw(LIB + props.script)}
+          {raw(`${LIB}\n{\n${props.script}\n}\n`)}
         </script>
       </body>
     </html>
   );
 }
 
-/** A labelled form control with its error slot: the API's message for this field lands in `.field-error`. */
+/**
+ * A labelled form control with its hint and its error slot (the API's message for this field lands in `.field-error`),
+ * both tied to the control by aria-describedby so a screen reader reads them with it.
+ */
 export function Field(props: { label: string; hint?: string; children: Child; id: string }) {
+  const describedBy = [props.hint ? `${props.id}-hint` : null, `${props.id}-error`].filter(Boolean).join(" ");
+  const control = isValidElement(props.children) ? cloneElement(props.children, { "aria-describedby": describedBy }) : props.children;
   return (
     <div class="field">
       <label for={props.id}>{props.label}</label>
-      {props.children}
+      {control}
       {props.hint ? (
         <small id={`${props.id}-hint`} class="hint">
           {props.hint}

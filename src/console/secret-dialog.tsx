@@ -7,7 +7,8 @@
 
 export function SecretDialog() {
   return (
-    <dialog id="secret-dialog" aria-labelledby="secret-title" aria-describedby="secret-warning">
+    // closedby="none": Escape (a "close request") does not close it; Chromium lets a page cancel only a few of them.
+    <dialog id="secret-dialog" closedby="none" aria-labelledby="secret-title" aria-describedby="secret-warning">
       <h2 id="secret-title">Your new secret</h2>
       <p id="secret-warning" class="warning">
         This is the only time keygate shows this secret: it stores only a hash. Copy it now and keep it somewhere safe.
@@ -54,8 +55,12 @@ function showSecret({ title, secret, snippets }) {
   close.disabled = true;
   copied.textContent = "";
   const guard = (event) => { event.preventDefault(); event.returnValue = ""; };
-  const onStored = () => (close.disabled = !stored.checked);
-  // Escape closes a modal dialog: not before the operator has said the secret is stored.
+  const onStored = () => {
+    close.disabled = !stored.checked;
+    dialog.setAttribute("closedby", stored.checked ? "closerequest" : "none");
+  };
+  // Escape closes a modal dialog: not before the operator has said the secret is stored (for browsers without
+  // closedby, which may still close it after a few Escapes: then it opens again, below).
   const onCancel = (event) => { if (!stored.checked) { event.preventDefault(); stored.focus(); } };
   const onCopy = async () => {
     try {
@@ -72,10 +77,13 @@ function showSecret({ title, secret, snippets }) {
   dialog.addEventListener("cancel", onCancel);
   copy.addEventListener("click", onCopy);
   addEventListener("beforeunload", guard);
+  dialog.setAttribute("closedby", "none");
   dialog.showModal();
   copy.focus();
   return new Promise((resolve) => {
-    dialog.addEventListener("close", () => {
+    dialog.addEventListener("close", function onClose() {
+      if (!stored.checked) { dialog.showModal(); stored.focus(); return; }
+      dialog.removeEventListener("close", onClose);
       removeEventListener("beforeunload", guard);
       stored.removeEventListener("change", onStored);
       dialog.removeEventListener("cancel", onCancel);
@@ -87,7 +95,7 @@ function showSecret({ title, secret, snippets }) {
       getSelection().removeAllRanges();
       if (opener && opener.isConnected) opener.focus();
       resolve();
-    }, { once: true });
+    });
   });
 }
 

@@ -36,6 +36,7 @@ fieldset.inline{flex-direction:row;flex-wrap:wrap;gap:1rem;align-items:center}
 .card{border:1px solid var(--line);border-radius:10px;padding:.75rem 1rem;margin:.75rem 0}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:.75rem}
 .banner{background:#fff4d6;border:1px solid #e0c36b;padding:.5rem .75rem;border-radius:8px}
+.banner.error{background:#fde8e6;border-color:#d9776f;color:#6b140e}h1:focus{outline:none}
 .badge{display:inline-block;padding:0 .45rem;border-radius:999px;font-size:.8rem;font-weight:600;border:1px solid}
 .badge.active,.badge.on{color:var(--ok);border-color:var(--ok)}.badge.revoked,.badge.off{color:var(--danger);border-color:var(--danger)}
 .badge.expired{color:var(--warn);border-color:var(--warn)}

@@ -186,6 +186,10 @@ describe("Cloudflare Access: writes made with the browser cookie (CSRF)", () => 
     ["a cross-site fetch (Sec-Fetch-Site: cross-site)", { ...COOKIE, ...CONSOLE, "sec-fetch-site": "cross-site" }],
     ["a same-site but other-origin fetch (Sec-Fetch-Site: same-site)", { ...COOKIE, ...CONSOLE, "sec-fetch-site": "same-site" }],
     ["another Origin (no Sec-Fetch-Site)", { ...COOKIE, ...CONSOLE, origin: "https://evil.example" }],
+    ["an opaque Origin: null (no Sec-Fetch-Site)", { ...COOKIE, ...CONSOLE, origin: "null" }],
+    ["a request the browser made with no initiator (Sec-Fetch-Site: none)", { ...COOKIE, ...CONSOLE, "sec-fetch-site": "none" }],
+    ["the cookie alone, with no header", { cookie: "CF_Authorization=eyJ.x.y" }],
+    ["the cookie in a second Cookie field (joined with a comma)", { cookie: "theme=dark, CF_Authorization=eyJ.x.y" }],
   ])("refuses %s with 403 csrf_check_failed, and writes nothing", async (_name, headers) => {
     const before = await env.DB.prepare("SELECT count(*) AS n FROM projects").first<{ n: number }>();
     const res = await asAccess(await jwt(), servesJwks, headers);
@@ -201,6 +205,20 @@ describe("Cloudflare Access: writes made with the browser cookie (CSRF)", () => 
     ["an Access service token's JWT without a cookie", {}],
   ])("allows a write with %s", async (_name, headers) => {
     expect((await asAccess(await jwt(), servesJwks, headers)).status).toBe(201);
+  });
+
+  it.each(["PATCH", "PUT", "DELETE"])("checks %s like POST", async (method) => {
+    const created = await asAccess(await jwt());
+    const res = await call(`/admin/v1/projects/${created.body.slug}`, {
+      method,
+      body: method === "PATCH" ? { name: "renamed" } : undefined,
+      headers: { "cf-access-jwt-assertion": await jwt(), ...COOKIE, "sec-fetch-site": "cross-site", ...CONSOLE },
+      origin: servesJwks,
+      env: accessEnv,
+    });
+    // Before any route is matched: a method the route does not have is refused the same way.
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as any).error.code).toBe("csrf_check_failed");
   });
 
   it("an invalid JWT is 401 before the cross-site check says anything", async () => {

@@ -7,7 +7,7 @@
  */
 import { ConditionsFields, Field, Page, type PageProps } from "../layout";
 
-const SCRIPT = String.raw`{
+const SCRIPT = String.raw`
 const me = await start();
 const appForm = document.getElementById("app-form");
 const policyForm = document.getElementById("policy-form");
@@ -30,7 +30,6 @@ async function load() {
   drawPolicies();
   fillApplicationSelect();
   for (const item of rulesList.children) fillDeployments(item, selectedDeployments(item));
-  applyReadOnly(me);
 }
 
 function drawApplications() {
@@ -281,8 +280,6 @@ async function deletePolicy(p, app) {
 
 await load();
 resetPolicyForm();
-applyReadOnly(me);
-}
 `;
 
 /** One rule of the editor, with placeholders: __N__ is the rule's own number (names, ids), rules[__I__] its place. */
@@ -372,7 +369,7 @@ export function Applications(props: Omit<PageProps, "title" | "script" | "childr
         Policies belong to an application: create one first.
       </p>
       <h2 id="app-form-title">Create an application</h2>
-      <form id="app-form" class="card" novalidate aria-labelledby="app-form-title">
+      <form method="post" id="app-form" class="card" novalidate aria-labelledby="app-form-title">
         <p class="form-error" role="alert" hidden></p>
         <Field id="app-name" label="Name" hint="Unique in the project.">
           <input id="app-name" name="name" data-param="name" required autocomplete="off" />
@@ -390,7 +387,7 @@ export function Applications(props: Omit<PageProps, "title" | "script" | "childr
         </div>
       </form>
       <h2 id="policy-form-title">Create a policy</h2>
-      <form id="policy-form" class="card" novalidate aria-labelledby="policy-form-title">
+      <form method="post" id="policy-form" class="card" novalidate aria-labelledby="policy-form-title">
         <p class="form-error" role="alert" hidden></p>
         <Field id="policy-name" label="Name" hint="Unique in the project.">
           <input id="policy-name" name="name" data-param="name" required autocomplete="off" />

@@ -4,7 +4,7 @@
  */
 import { Page, type PageProps } from "../layout";
 
-const SCRIPT = String.raw`{
+const SCRIPT = String.raw`
 const me = await start();
 const rows = document.getElementById("audit-rows");
 const more = document.getElementById("audit-more");
@@ -44,8 +44,6 @@ more.addEventListener("click", async () => {
 });
 
 await loadMore();
-applyReadOnly(me);
-}
 `;
 
 export function Audit(props: Omit<PageProps, "title" | "script" | "children">) {

@@ -4,7 +4,7 @@
  */
 import { Field, Page, type PageProps } from "../layout";
 
-const SCRIPT = String.raw`{
+const SCRIPT = String.raw`
 const me = await start();
 const createForm = document.getElementById("budget-form");
 const editSection = document.getElementById("budget-edit");
@@ -31,7 +31,6 @@ async function load() {
   [keys, applications, budgets] = await Promise.all([listAll(P("/keys")), listAll(P("/applications")), listAll(P("/budgets"))]);
   draw();
   fillSubjects();
-  applyReadOnly(me);
 }
 
 function draw() {
@@ -114,7 +113,6 @@ async function remove(b) {
 }
 
 await load();
-}
 `;
 
 export function Budgets(props: Omit<PageProps, "title" | "script" | "children">) {
@@ -146,7 +144,7 @@ export function Budgets(props: Omit<PageProps, "title" | "script" | "children">)
       </p>
       <section id="budget-edit" aria-labelledby="budget-edit-title" hidden>
         <h2 id="budget-edit-title">Edit budget</h2>
-        <form id="budget-edit-form" class="card" novalidate aria-labelledby="budget-edit-title">
+        <form method="post" id="budget-edit-form" class="card" novalidate aria-labelledby="budget-edit-title">
           <p class="form-error" role="alert" hidden></p>
           <p class="muted">A budget's subject and period never change: delete it and create another instead.</p>
           <Field id="budget-edit-limit" label="Limit (tokens)">
@@ -169,7 +167,7 @@ export function Budgets(props: Omit<PageProps, "title" | "script" | "children">)
         </form>
       </section>
       <h2 id="budget-form-title">Create a budget</h2>
-      <form id="budget-form" class="card" novalidate aria-labelledby="budget-form-title">
+      <form method="post" id="budget-form" class="card" novalidate aria-labelledby="budget-form-title">
         <p class="form-error" role="alert" hidden></p>
         <Field id="budget-subject-type" label="Subject type">
           <select id="budget-subject-type" name="subject_type" data-param="subject.type">

@@ -45,23 +45,30 @@ for (const [id, , patch] of TOGGLES) {
     } catch (error) {
       box.checked = !box.checked;
       throw error;
-    } finally { box.disabled = false; applyReadOnly(me); }
+    } finally { box.disabled = READ_ONLY; }
   });
 }
 
 const edit = document.getElementById("edit-deployment");
 onSubmit(edit, async (data) => {
-  const text = (name) => String(data.get(name) || "").trim();
+  const text = textOf(data);
   const patch = {
     name: text("name"),
-    origin: { url: text("origin_url") },
     model: text("model") || null,
     allowed_paths: lines(data.get("allowed_paths")),
-    default_max_tokens: text("default_max_tokens") ? Number(text("default_max_tokens")) : null,
+    default_max_tokens: text("default_max_tokens") ? numberOr(text("default_max_tokens")) : null,
     inject_stream_usage: data.get("inject_stream_usage") === "on",
   };
+  // The origin only when it changes: a new URL needs the header values again (the API keeps them from going to a
+  // host nobody proved knowing them for), and new header values replace the old ones.
+  const headers = headerLines(data.get("origin_headers"));
+  if (text("origin_url") !== deployment.origin.url || headers) {
+    patch.origin = { url: text("origin_url") };
+    if (headers) patch.origin.headers = headers;
+  }
   drawDeployment(await api("PATCH", D(), patch));
-  toast("Deployment saved.");
+  edit.elements.origin_headers.value = "";
+  toast("Deployment saved. The next request sees it.");
 });
 
 document.getElementById("delete-deployment").addEventListener("click", async () => {
@@ -99,16 +106,18 @@ onSubmit(document.getElementById("link-form"), async () => {
   const chosen = new Set([...picker.selectedOptions].filter((o) => !o.disabled).map((o) => o.value));
   const toLink = [...chosen].filter((id) => !linked.has(id));
   const toUnlink = [...linked].filter((id) => !chosen.has(id));
-  for (const id of toLink) await api("PUT", D("/keys/" + encodeURIComponent(id)));
-  for (const id of toUnlink) await api("DELETE", D("/keys/" + encodeURIComponent(id)));
-  toast(toLink.length || toUnlink.length ? "Linked " + toLink.length + ", unlinked " + toUnlink.length + ". The next request sees it." : "No change.");
-  await loadKeys();
-  applyReadOnly(me);
+  try {
+    for (const id of toLink) await api("PUT", D("/keys/" + encodeURIComponent(id)));
+    for (const id of toUnlink) await api("DELETE", D("/keys/" + encodeURIComponent(id)));
+    toast(toLink.length || toUnlink.length ? "Linked " + toLink.length + ", unlinked " + toUnlink.length + ". The next request sees it." : "No change.");
+  } finally {
+    // Also after a failure half-way: the picker shows what the API now holds, not what was asked.
+    await loadKeys();
+  }
 });
 
 drawDeployment(await api("GET", D()));
 await loadKeys();
-applyReadOnly(me);
 `;
 
 export function Deployment(props: Omit<PageProps, "title" | "script" | "children"> & { deployment: string }) {
@@ -156,7 +165,7 @@ export function Deployment(props: Omit<PageProps, "title" | "script" | "children
       </section>
       <section aria-labelledby="keys-title">
         <h2 id="keys-title">API keys</h2>
-        <form id="link-form" class="card" novalidate>
+        <form method="post" id="link-form" class="card" novalidate>
           <p class="form-error" role="alert" hidden></p>
           <Field
             id="linked-keys"
@@ -188,18 +197,25 @@ export function Deployment(props: Omit<PageProps, "title" | "script" | "children
         </p>
       </section>
       <h2>Settings</h2>
-      <form id="edit-deployment" class="card" novalidate>
+      <form method="post" id="edit-deployment" class="card" novalidate>
         <p class="form-error" role="alert" hidden></p>
         <Field id="edit-name" label="Name">
           <input id="edit-name" name="name" data-param="name" autocomplete="off" />
         </Field>
-        <Field id="edit-origin-url" label="Origin URL" hint="Origin header values are kept as they are.">
+        <Field id="edit-origin-url" label="Origin URL" hint="A new URL needs the origin headers again, below.">
           <input id="edit-origin-url" name="origin_url" data-param="origin.url" type="url" autocomplete="off" />
+        </Field>
+        <Field
+          id="edit-origin-headers"
+          label="Origin headers (replace)"
+          hint="'Name: value', one per line. Empty keeps today's headers (their values are never shown); anything here replaces them all."
+        >
+          <textarea id="edit-origin-headers" name="origin_headers" data-param="origin.headers" rows={2} autocomplete="off"></textarea>
         </Field>
         <Field id="edit-model" label="Model (empty: not pinned)">
           <input id="edit-model" name="model" data-param="model" autocomplete="off" />
         </Field>
-        <Field id="edit-paths" label="Allowed paths" hint="One per line">
+        <Field id="edit-paths" label="Allowed paths" hint="One per line. Empty allows no path at all.">
           <textarea id="edit-paths" name="allowed_paths" data-param="allowed_paths" rows={3}></textarea>
         </Field>
         <Field id="edit-max-tokens" label="Default max tokens (for hard budgets; empty: none)">

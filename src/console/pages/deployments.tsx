@@ -54,15 +54,10 @@ document.getElementById("delete-project").addEventListener("click", async () => 
 
 const form = document.getElementById("create-deployment");
 onSubmit(form, async (data) => {
-  const text = (name) => String(data.get(name) || "").trim();
+  const text = textOf(data);
   const origin = { url: text("origin_url") };
-  const headers = {};
-  for (const line of lines(data.get("origin_headers"), false)) {
-    const colon = line.indexOf(":");
-    if (colon < 1) throw new ApiError(400, { message: "Write each header as 'Name: value'.", param: "origin.headers" }, null);
-    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
-  }
-  if (Object.keys(headers).length) origin.headers = headers;
+  const headers = headerLines(data.get("origin_headers"));
+  if (headers) origin.headers = headers;
   const payload = { slug: text("slug"), origin, auth_enabled: data.get("auth_enabled") === "on" };
   if (text("name")) payload.name = text("name");
   if (text("model")) payload.model = text("model");
@@ -74,7 +69,6 @@ onSubmit(form, async (data) => {
 });
 
 await load();
-applyReadOnly(me);
 `;
 
 export function Deployments(props: Omit<PageProps, "title" | "script" | "children">) {
@@ -105,7 +99,7 @@ export function Deployments(props: Omit<PageProps, "title" | "script" | "childre
         No deployments yet.
       </p>
       <h2>Create a deployment</h2>
-      <form id="create-deployment" class="card" novalidate>
+      <form method="post" id="create-deployment" class="card" novalidate>
         <p class="form-error" role="alert" hidden></p>
         <Field id="deployment-slug" label="Slug" hint="Part of the URL: /endpoint/{project}/{slug}/v1/…">
           <input id="deployment-slug" name="slug" data-param="slug" required autocomplete="off" />
@@ -139,7 +133,7 @@ export function Deployments(props: Omit<PageProps, "title" | "script" | "childre
         </div>
       </form>
       <h2>Project settings</h2>
-      <form id="rename-project" class="card" novalidate>
+      <form method="post" id="rename-project" class="card" novalidate>
         <p class="form-error" role="alert" hidden></p>
         <Field id="project-name" label="Project name">
           <input id="project-name" name="name" data-param="name" autocomplete="off" />

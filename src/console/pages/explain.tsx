@@ -5,7 +5,7 @@
  */
 import { Field, Page, type PageProps } from "../layout";
 
-const SCRIPT = String.raw`{
+const SCRIPT = String.raw`
 const me = await start();
 const form = document.getElementById("explain-form");
 const keySelect = document.getElementById("explain-key");
@@ -61,8 +61,6 @@ async function draw(d, asked) {
   document.getElementById("explain-result-title").focus();
 }
 
-applyReadOnly(me);
-}
 `;
 
 export function Explain(props: Omit<PageProps, "title" | "script" | "children">) {
@@ -72,7 +70,7 @@ export function Explain(props: Omit<PageProps, "title" | "script" | "children">)
         What would the data plane answer to this request, and why? Explain decides as the data plane does, from the same
         records, without sending anything: no usage is counted and nothing is written. A read-only token may use it.
       </p>
-      <form id="explain-form" class="card" novalidate aria-label="Request to explain">
+      <form method="post" id="explain-form" class="card" novalidate aria-label="Request to explain">
         <p class="form-error" role="alert" hidden></p>
         <div class="grid">
           <Field id="explain-key" label="Key">

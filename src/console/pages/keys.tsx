@@ -41,12 +41,11 @@ function draw() {
       el("td", {}, String(k.request_count)),
       el("td", {}, el("span", { class: "badge " + s }, s)),
       el("td", {}, s === "revoked" ? "" : el("div", { class: "actions" },
-        el("button", { type: "button", "data-write": true, "aria-label": "Edit " + k.name, onclick: () => editKey(k) }, "Edit"),
-        el("button", { type: "button", "data-write": true, "aria-label": "Roll " + k.name, onclick: () => rollKey(k) }, "Roll"),
-        el("button", { type: "button", class: "danger", "data-write": true, "aria-label": "Revoke " + k.name, onclick: () => revokeKey(k) }, "Revoke"))));
+        el("button", { type: "button", "data-write": true, "data-focus": "edit:" + k.id, "aria-label": "Edit " + k.name, onclick: () => editKey(k) }, "Edit"),
+        el("button", { type: "button", "data-write": true, "data-focus": "roll:" + k.id, "aria-label": "Roll " + k.name, onclick: () => rollKey(k) }, "Roll"),
+        el("button", { type: "button", class: "danger", "data-write": true, "data-focus": "revoke:" + k.id, "aria-label": "Revoke " + k.name, onclick: () => revokeKey(k) }, "Revoke"))));
   }));
   document.getElementById("keys-count").textContent = shown.length + " of " + keys.length + " keys";
-  applyReadOnly(me);
 }
 
 async function load() {
@@ -63,6 +62,7 @@ async function load() {
   draw();
 }
 filters.addEventListener("input", draw);
+filters.addEventListener("submit", (event) => { event.preventDefault(); draw(); });
 
 // Create: standalone (scopes + permission set) or for an application (its policies decide).
 const form = document.getElementById("create-key");
@@ -80,7 +80,7 @@ function scopesFrom(data, select, whole) {
 }
 
 onSubmit(form, async (data) => {
-  const text = (name) => String(data.get(name) || "").trim();
+  const text = textOf(data);
   const payload = { name: text("name") };
   if (text("description")) payload.description = text("description");
   if (text("expires_at")) payload.expires_at = instant(text("expires_at"));
@@ -93,8 +93,9 @@ onSubmit(form, async (data) => {
   created.key = undefined;
   form.reset();
   drawKind();
-  await load();
+  // The secret first: a list that then fails to reload must not cost the only sight of it.
   await showSecret({ title: "API key " + created.name, secret, snippets: keySnippets(secret, exampleUrl(created), exampleModel(created)) });
+  await load();
 });
 
 /** The deployment a new key's snippets call: its first scope's, or the project's first. */
@@ -122,13 +123,11 @@ function editKey(k) {
   f.permission_set.value = k.permission_set || "InferenceFullAccess";
   fillConditions(editForm, "e_", k.conditions);
   document.getElementById("edit-title").textContent = "Edit key " + k.name;
-  const opener = document.activeElement;
-  editDialog.addEventListener("close", () => opener && opener.isConnected && opener.focus(), { once: true });
   editDialog.showModal();
 }
 document.getElementById("edit-cancel").addEventListener("click", () => editDialog.close());
 onSubmit(editForm, async (data) => {
-  const text = (name) => String(data.get(name) || "").trim();
+  const text = textOf(data);
   const patch = { name: text("name"), description: text("description") || null, expires_at: text("expires_at") ? instant(text("expires_at")) : null };
   const conditions = conditionsFrom(data, "e_");
   patch.conditions = Object.keys(conditions).length ? conditions : null;
@@ -136,7 +135,7 @@ onSubmit(editForm, async (data) => {
   await api("PATCH", P("/keys/" + encodeURIComponent(editing.id)), patch);
   editDialog.close();
   toast("Key " + patch.name + " saved. The next request sees it.");
-  await load();
+  await keepFocus("edit:" + editing.id, load);
 });
 
 // Roll: a new secret now; the old one keeps working for the grace period (at most 7 days), never past its expiry.
@@ -156,15 +155,15 @@ onSubmit(rollForm, async (data) => {
   const rolled = await api("POST", P("/keys/" + encodeURIComponent(rolling.id) + "/roll"), { grace_seconds: grace });
   const secret = rolled.key;
   rollDialog.close();
-  await load();
   await showSecret({ title: "New secret for " + rolled.name, secret, snippets: keySnippets(secret, exampleUrl(rolled), exampleModel(rolled)) });
+  await keepFocus("roll:" + rolled.id, load);
 });
 
 async function revokeKey(k) {
   if (!(await confirmAction("Revoke key " + k.name + " (" + k.start + "…)? The very next request with it gets 401. This cannot be undone.", "Revoke"))) return;
   await api("DELETE", P("/keys/" + encodeURIComponent(k.id)));
   toast("Key " + k.name + " revoked.");
-  await load();
+  await keepFocus("revoke:" + k.id, load);
 }
 
 await load();
@@ -184,7 +183,7 @@ function PermissionSet(props: { id: string }) {
 export function Keys(props: Omit<PageProps, "title" | "script" | "children">) {
   return (
     <Page {...props} title="API keys" script={SECRET_DIALOG_SCRIPT + SCRIPT}>
-      <form id="key-filters" class="filters" role="search" aria-label="Filter keys">
+      <form method="post" id="key-filters" class="filters" role="search" aria-label="Filter keys">
         <Field id="filter-status" label="Status">
           <select id="filter-status" name="status">
             <option value="all">all</option>
@@ -219,7 +218,7 @@ export function Keys(props: Omit<PageProps, "title" | "script" | "children">) {
         <tbody id="key-rows"></tbody>
       </table>
       <h2>Create an API key</h2>
-      <form id="create-key" class="card" novalidate>
+      <form method="post" id="create-key" class="card" novalidate>
         <p class="form-error" role="alert" hidden></p>
         <Field id="key-name" label="Name">
           <input id="key-name" name="name" data-param="name" required autocomplete="off" />
@@ -262,7 +261,7 @@ export function Keys(props: Omit<PageProps, "title" | "script" | "children">) {
       </form>
       <SecretDialog />
       <dialog id="edit-dialog" aria-labelledby="edit-title">
-        <form id="edit-key" novalidate>
+        <form method="post" id="edit-key" novalidate>
           <h2 id="edit-title">Edit key</h2>
           <p class="form-error" role="alert" hidden></p>
           <Field id="edit-name" label="Name">
@@ -295,7 +294,7 @@ export function Keys(props: Omit<PageProps, "title" | "script" | "children">) {
         </form>
       </dialog>
       <dialog id="roll-dialog" aria-labelledby="roll-title">
-        <form id="roll-key" novalidate>
+        <form method="post" id="roll-key" novalidate>
           <h2 id="roll-title">Roll key</h2>
           <p>A new secret is made now. The old one keeps working for the grace period, then stops (never past the key's own expiry).</p>
           <p class="form-error" role="alert" hidden></p>

@@ -51,7 +51,7 @@ export function Projects(props: Omit<PageProps, "title" | "script" | "children">
       <p id="create-note" class="muted" hidden>
         Only the root admin (the ADMIN_TOKEN, or Cloudflare Access) can create projects.
       </p>
-      <form id="create-project" class="card" novalidate>
+      <form method="post" id="create-project" class="card" novalidate>
         <p class="form-error" role="alert" hidden></p>
         <Field id="project-slug" label="Slug" hint="Lower-case letters, digits and dashes; it is part of every URL.">
           <input id="project-slug" name="slug" data-param="slug" required autocomplete="off" />

@@ -5,7 +5,7 @@
 import { Field, Page, type PageProps } from "../layout";
 import { SECRET_DIALOG_SCRIPT, SecretDialog } from "../secret-dialog";
 
-const SCRIPT = String.raw`{
+const SCRIPT = String.raw`
 const me = await start();
 const form = document.getElementById("token-form");
 
@@ -24,7 +24,6 @@ async function load() {
       el("td", {}, t.revoked_at ? null : el("button", { type: "button", class: "danger", "data-write": true, "aria-label": "Revoke token " + t.name, onclick: () => revoke(t) }, "Revoke")));
   }));
   document.getElementById("tokens-empty").hidden = list.length > 0;
-  applyReadOnly(me);
 }
 
 async function revoke(t) {
@@ -44,7 +43,6 @@ onSubmit(form, async (data) => {
   if (expires) payload.expires_at = instant(expires);
   const created = await api("POST", P("/tokens"), payload);
   form.reset();
-  await load();
   const origin = location.origin;
   await showSecret({
     title: "Management token " + created.name + " (" + (created.role === "full" ? "full" : "read-only") + ")",
@@ -55,10 +53,10 @@ onSubmit(form, async (data) => {
     ],
   });
   toast("Token " + created.name + " created.");
+  await load();
 });
 
 await load();
-}
 `;
 
 export function Tokens(props: Omit<PageProps, "title" | "script" | "children">) {
@@ -87,7 +85,7 @@ export function Tokens(props: Omit<PageProps, "title" | "script" | "children">) 
         No management tokens yet.
       </p>
       <h2 id="token-form-title">Create a management token</h2>
-      <form id="token-form" class="card" novalidate aria-labelledby="token-form-title">
+      <form method="post" id="token-form" class="card" novalidate aria-labelledby="token-form-title">
         <p class="form-error" role="alert" hidden></p>
         <Field id="token-name" label="Name">
           <input id="token-name" name="name" data-param="name" required autocomplete="off" />

@@ -5,7 +5,7 @@
  */
 import { Field, Page, type PageProps } from "../layout";
 
-const SCRIPT = String.raw`{
+const SCRIPT = String.raw`
 const me = await start();
 const form = document.getElementById("usage-filters");
 const keySelect = document.getElementById("usage-key");
@@ -160,8 +160,6 @@ function drawDays(days) {
 
 onSubmit(form, show);
 try { await show(); } catch (error) { if (error instanceof ApiError) showError(form, error); else throw error; }
-applyReadOnly(me);
-}
 `;
 
 export function Usage(props: Omit<PageProps, "title" | "script" | "children">) {
@@ -171,7 +169,7 @@ export function Usage(props: Omit<PageProps, "title" | "script" | "children">) {
         Requests and tokens per UTC day, from the origins' own counts (estimated from the bytes seen when an origin reports
         none). A request is here within a minute of its end.
       </p>
-      <form id="usage-filters" class="card filters" novalidate aria-label="Usage filters">
+      <form method="post" id="usage-filters" class="card filters" novalidate aria-label="Usage filters">
         <p class="form-error" role="alert" hidden></p>
         <Field id="usage-from" label="From (UTC day)">
           <input id="usage-from" name="from" type="date" data-param="from" />

@@ -10,7 +10,12 @@
  *   cross-site (src/admin/csrf.ts).
  * - Data goes into the page as text (textContent, attributes), never as HTML.
  * - A secret is shown only in the show-once dialog and is removed from the DOM when it closes.
+ *
+ * It is a String.raw template: a dollar sign followed by a brace would interpolate, so the browser code never writes
+ * one (string concatenation instead); CONSOLE_HEADER is the one name interpolated on purpose, shared with the API.
  */
+import { CONSOLE_HEADER } from "../../admin/csrf";
+
 export const LIB = String.raw`
 const TOKEN_KEY = "keygate.console.token";
 const body = document.body;
@@ -18,7 +23,12 @@ const PROJECT = body.dataset.project || "";
 const ACCESS = body.dataset.access === "1";
 
 function token() { return sessionStorage.getItem(TOKEN_KEY); }
-function signOut() { sessionStorage.removeItem(TOKEN_KEY); location.assign("/console/sign-in"); }
+/** Forgets the typed token; behind Access with none, ends the Access session too (Access's own logout page). */
+function signOut() {
+  const typed = token() !== null;
+  sessionStorage.removeItem(TOKEN_KEY);
+  location.assign(ACCESS && !typed ? "/cdn-cgi/access/logout" : "/console/sign-in");
+}
 
 /** The API's error, as the API sent it: {status, code, param, message, requestId}. */
 class ApiError extends Error {
@@ -33,14 +43,17 @@ async function api(method, path, payload, options) {
   const headers = { accept: "application/json" };
   const t = token();
   if (t) headers.authorization = "Bearer " + t;
-  if (method !== "GET") headers["x-keygate-console"] = "1";
+  if (method !== "GET") headers["${CONSOLE_HEADER}"] = "1";
   if (payload !== undefined) headers["content-type"] = "application/json";
   let response;
   try {
-    response = await fetch("/admin/v1" + path, { method, headers, body: payload === undefined ? undefined : JSON.stringify(payload), credentials: "same-origin", cache: "no-store" });
+    // redirect: manual — behind Access an expired session answers with a redirect to the login page on another
+    // origin, which fetch may not follow (connect-src 'self'); a page load can, so the page reloads.
+    response = await fetch("/admin/v1" + path, { method, headers, body: payload === undefined ? undefined : JSON.stringify(payload), credentials: "same-origin", cache: "no-store", redirect: "manual" });
   } catch {
     throw new ApiError(0, { message: "keygate could not be reached." }, null);
   }
+  if (response.type === "opaqueredirect") { location.reload(); return new Promise(() => {}); }
   const requestId = response.headers.get("x-request-id");
   const data = await response.json().catch(() => null);
   if (!response.ok) {
@@ -50,11 +63,14 @@ async function api(method, path, payload, options) {
   return data;
 }
 
-/** A credential the API no longer takes (revoked, expired, never valid): back to sign-in, saying why. */
+/**
+ * A credential the API no longer takes (revoked, expired, never valid): back to sign-in, saying why. The URL carries
+ * only the error code; the sign-in page shows its own sentence for it, so a crafted link cannot put words there.
+ */
 function unauthorized(data) {
   sessionStorage.removeItem(TOKEN_KEY);
-  const why = (data && data.error && data.error.message) || "Sign in again.";
-  location.assign("/console/sign-in?reason=" + encodeURIComponent(why));
+  const code = (data && data.error && data.error.code) || "";
+  location.assign("/console/sign-in?reason=" + encodeURIComponent(code));
   return new Promise(() => {});
 }
 
@@ -165,6 +181,35 @@ function clearErrors(form) {
   for (const field of form.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
 }
 
+/** A form's fields as trimmed text: text("name"). */
+function textOf(data) { return (name) => String(data.get(name) || "").trim(); }
+
+/** 'Name: value' lines (one header per line: a value may hold commas) as an object; null when there are none. */
+function headerLines(value) {
+  const headers = {};
+  for (const line of lines(value, false)) {
+    const colon = line.indexOf(":");
+    if (colon < 1) throw new ApiError(400, { message: "Write each header as 'Name: value'.", param: "origin.headers" }, null);
+    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  }
+  return Object.keys(headers).length ? headers : null;
+}
+
+/** A number field's value: a number when it is digits, else the text as typed, for the API to refuse next to it. */
+function numberOr(value) { return /^\d+$/.test(value) ? Number(value) : value; }
+
+/**
+ * Keeps focus on a list row's control across a redraw: data-focus names it ("roll:key_…"); after run(), the redrawn
+ * control with that name gets focus, or the page's heading when the row is gone.
+ */
+async function keepFocus(name, run) {
+  try { await run(); }
+  finally {
+    const again = name && document.querySelector('[data-focus="' + CSS.escape(name) + '"]');
+    (again && !again.disabled ? again : document.querySelector("h1")).focus();
+  }
+}
+
 /** Runs a form's submit handler with its button busy, and shows what the API refused next to the right field. */
 function onSubmit(form, handler) {
   form.addEventListener("submit", async (event) => {
@@ -214,7 +259,7 @@ function conditionsFrom(data, prefix) {
   if (list("ip_allow").length) out.ip_allow = list("ip_allow");
   if (list("ip_deny").length) out.ip_deny = list("ip_deny");
   if (list("countries").length) out.countries = list("countries").map((c) => c.toUpperCase());
-  if (list("asns").length) out.asns = list("asns").map((a) => (/^\d+$/.test(a) ? Number(a) : a));
+  if (list("asns").length) out.asns = list("asns").map(numberOr);
   // A user agent holds commas ("KHTML, like Gecko"): one pattern per line.
   const agents = lines(data.get(prefix + "user_agents"), false);
   if (agents.length) out.user_agents = agents;
@@ -279,14 +324,32 @@ async function start() {
   if (!token() && !ACCESS) { location.assign("/console/sign-in"); return new Promise(() => {}); }
   const me = await whoami();
   document.getElementById("who").textContent = me.label;
+  // Before the page draws anything: its own controls now, and el() disables those it draws later.
+  applyReadOnly(me);
   if (me.kind === "token" && PROJECT && me.project !== PROJECT) {
-    toast("This management token belongs to project " + me.project + "; it cannot see " + PROJECT + ".", "error");
+    fatal("This management token belongs to project " + me.project + ": it cannot see project " + PROJECT + ".",
+      { href: "/console/projects/" + encodeURIComponent(me.project), text: "Go to " + me.project });
+    return new Promise(() => {});
   }
   return me;
 }
 
-window.addEventListener("unhandledrejection", (event) => {
-  const error = event.reason;
-  toast(error instanceof ApiError ? error.message + (error.requestId ? " (request " + error.requestId + ")" : "") : "Something went wrong: " + error, "error");
-});
+function describe(error) {
+  return error instanceof ApiError ? error.message + (error.requestId ? " (request " + error.requestId + ")" : "") : "Something went wrong: " + error;
+}
+
+/**
+ * What stops the page (its first load failed, or it is another project's): said in a banner that stays, and every
+ * control that writes is disabled, since the page no longer knows the state it would change.
+ */
+function fatal(message, link) {
+  const banner = document.getElementById("fatal");
+  banner.replaceChildren(message, link ? " " : "", link ? el("a", { href: link.href }, link.text) : "");
+  banner.hidden = false;
+  for (const control of document.querySelectorAll("[data-write]")) control.disabled = true;
+}
+
+// A failure in a page's top-level code (its first load) is an "error" event; one in a handler a rejected promise.
+window.addEventListener("error", (event) => { if (event.error instanceof ApiError) fatal(describe(event.error)); });
+window.addEventListener("unhandledrejection", (event) => toast(describe(event.reason), "error"));
 `;
