@@ -163,3 +163,40 @@ export function ConditionsFields(props: { prefix: string; param: string }) {
     </fieldset>
   );
 }
+
+/**
+ * A list the page's script fills: a caption, column headers, an empty `<tbody id={rows}>`, and, when given, the line
+ * shown while the list is empty (the script unhides it).
+ */
+export function Table(props: { id?: string; caption: string; columns: string[]; rows: string; empty?: { id: string; text: string } }) {
+  return (
+    <>
+      <table id={props.id}>
+        <caption class="muted">{props.caption}</caption>
+        <thead>
+          <tr>
+            {props.columns.map((column) => (
+              <th scope="col">{column}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody id={props.rows}></tbody>
+      </table>
+      {props.empty ? (
+        <p id={props.empty.id} class="muted" hidden>
+          {props.empty.text}
+        </p>
+      ) : null}
+    </>
+  );
+}
+
+/** The two permission sets, as options: for a standalone key's select and a policy rule's alike. */
+export function PermissionSetOptions() {
+  return (
+    <>
+      <option value="InferenceFullAccess">InferenceFullAccess: every path the deployment allows</option>
+      <option value="InferenceReadOnly">InferenceReadOnly: model discovery only (GET /v1/models)</option>
+    </>
+  );
+}

@@ -5,7 +5,7 @@
  * field names it was drawn with (`r0_…`), and its `data-param`s follow its place in the list (`rules[2]…`), so an
  * API error lands next to the field it names after rules were moved.
  */
-import { ConditionsFields, Field, Page, type PageProps } from "../layout";
+import { ConditionsFields, Field, Page, type PageProps, PermissionSetOptions, Table } from "../layout";
 
 const SCRIPT = String.raw`
 const me = await start();
@@ -295,8 +295,7 @@ function RuleTemplate() {
           <small class="field-error" role="alert" hidden></small>
           <Field id={`${p}permission_set`} label="Permission set">
             <select id={`${p}permission_set`} name={`${p}permission_set`} class="rule-permission" data-param="rules[__I__].permission_set">
-              <option value="InferenceFullAccess">InferenceFullAccess: every path the deployment allows</option>
-              <option value="InferenceReadOnly">InferenceReadOnly: model discovery only (GET /v1/models)</option>
+              <PermissionSetOptions />
             </select>
           </Field>
           <Field id={`${p}deployments`} label="Deployments" hint="Ctrl-click (⌘-click) to choose several, or tick all deployments.">
@@ -342,23 +341,7 @@ export function Applications(props: Omit<PageProps, "title" | "script" | "childr
         have no scopes of their own: they get what its policies grant, from the next request after a policy changes.
       </p>
       <h2>Applications</h2>
-      <table id="applications-table">
-        <caption class="muted">The project's applications</caption>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Description</th>
-            <th scope="col">ID</th>
-            <th scope="col">Policies</th>
-            <th scope="col">Created</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
-        <tbody id="applications-rows"></tbody>
-      </table>
-      <p id="applications-empty" class="muted" hidden>
-        No applications yet.
-      </p>
+      <Table id="applications-table" caption="The project's applications" columns={["Name", "Description", "ID", "Policies", "Created", "Actions"]} rows="applications-rows" empty={{ id: "applications-empty", text: "No applications yet." }} />
       <h2>Policies</h2>
       <p class="muted">
         An application's policies apply in the order they were created, and each policy's rules in order: the first rule

@@ -2,7 +2,7 @@
  * The audit log, newest first, a page at a time ("Load more" follows next_cursor). Ids of tokens, keys, applications,
  * policies and deployments that still exist are shown with their names.
  */
-import { Page, type PageProps } from "../layout";
+import { Page, type PageProps, Table } from "../layout";
 
 const SCRIPT = String.raw`
 const me = await start();
@@ -53,22 +53,7 @@ export function Audit(props: Omit<PageProps, "title" | "script" | "children">) {
         Every change to the project, committed with its event: who made it (the actor), what it did, what it acted on, and the
         request id of the answer that made it.
       </p>
-      <table id="audit-table">
-        <caption class="muted">Audit events, newest first</caption>
-        <thead>
-          <tr>
-            <th scope="col">When (UTC)</th>
-            <th scope="col">Actor</th>
-            <th scope="col">Action</th>
-            <th scope="col">Target</th>
-            <th scope="col">Request id</th>
-          </tr>
-        </thead>
-        <tbody id="audit-rows"></tbody>
-      </table>
-      <p id="audit-empty" class="muted" hidden>
-        No audit events yet.
-      </p>
+      <Table id="audit-table" caption="Audit events, newest first" columns={["When (UTC)", "Actor", "Action", "Target", "Request id"]} rows="audit-rows" empty={{ id: "audit-empty", text: "No audit events yet." }} />
       <p id="audit-status" class="muted" role="status" tabindex={-1}></p>
       <div class="actions">
         <button id="audit-more" type="button" hidden>

@@ -2,7 +2,7 @@
  * Token budgets: the list with what each has spent and reserved in its period, a form to create one on a key, an
  * application or the project, an edit form for the two fields that may change (limit and mode), and deletion.
  */
-import { Field, Page, type PageProps } from "../layout";
+import { Field, Page, type PageProps, Table } from "../layout";
 
 const SCRIPT = String.raw`
 const me = await start();
@@ -115,6 +115,23 @@ async function remove(b) {
 await load();
 `;
 
+/** The two fields a budget can change, in the create form and the edit form alike. */
+function LimitAndMode(props: { prefix: string }) {
+  return (
+    <>
+      <Field id={`${props.prefix}-limit`} label="Limit (tokens)" hint="0 refuses everything.">
+        <input id={`${props.prefix}-limit`} name="limit_tokens" type="number" min="0" step="1" data-param="limit_tokens" required />
+      </Field>
+      <Field id={`${props.prefix}-mode`} label="Mode">
+        <select id={`${props.prefix}-mode`} name="mode" data-param="mode">
+          <option value="hard">hard: refuse what would not fit</option>
+          <option value="soft">soft: admit while anything is left</option>
+        </select>
+      </Field>
+    </>
+  );
+}
+
 export function Budgets(props: Omit<PageProps, "title" | "script" | "children">) {
   return (
     <Page {...props} title="Budgets" script={SCRIPT}>
@@ -123,39 +140,13 @@ export function Budgets(props: Omit<PageProps, "title" | "script" | "children">)
         total. A hard budget refuses a request that would not fit (429 insufficient_quota); a soft one admits while anything is
         left, so the last request may take it past its limit.
       </p>
-      <table id="budgets-table">
-        <caption class="muted">The project's budgets, with what each has spent in its current period</caption>
-        <thead>
-          <tr>
-            <th scope="col">Subject</th>
-            <th scope="col">Limit (tokens)</th>
-            <th scope="col">Period</th>
-            <th scope="col">Mode</th>
-            <th scope="col">Spent</th>
-            <th scope="col">Reserved</th>
-            <th scope="col">Resets (UTC)</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
-        <tbody id="budgets-rows"></tbody>
-      </table>
-      <p id="budgets-empty" class="muted" hidden>
-        No budgets yet.
-      </p>
+      <Table id="budgets-table" caption="The project's budgets, with what each has spent in its current period" columns={["Subject", "Limit (tokens)", "Period", "Mode", "Spent", "Reserved", "Resets (UTC)", "Actions"]} rows="budgets-rows" empty={{ id: "budgets-empty", text: "No budgets yet." }} />
       <section id="budget-edit" aria-labelledby="budget-edit-title" hidden>
         <h2 id="budget-edit-title">Edit budget</h2>
         <form method="post" id="budget-edit-form" class="card" novalidate aria-labelledby="budget-edit-title">
           <p class="form-error" role="alert" hidden></p>
           <p class="muted">A budget's subject and period never change: delete it and create another instead.</p>
-          <Field id="budget-edit-limit" label="Limit (tokens)">
-            <input id="budget-edit-limit" name="limit_tokens" type="number" min="0" step="1" data-param="limit_tokens" required />
-          </Field>
-          <Field id="budget-edit-mode" label="Mode">
-            <select id="budget-edit-mode" name="mode" data-param="mode">
-              <option value="hard">hard: refuse what would not fit</option>
-              <option value="soft">soft: admit while anything is left</option>
-            </select>
-          </Field>
+          <LimitAndMode prefix="budget-edit" />
           <div class="actions">
             <button id="budget-edit-submit" type="submit" class="primary" data-write>
               Save budget
@@ -179,9 +170,6 @@ export function Budgets(props: Omit<PageProps, "title" | "script" | "children">)
         <Field id="budget-subject-id" label="Key">
           <select id="budget-subject-id" name="subject_id" data-param="subject.id"></select>
         </Field>
-        <Field id="budget-limit" label="Limit (tokens)" hint="0 refuses everything.">
-          <input id="budget-limit" name="limit_tokens" type="number" min="0" step="1" data-param="limit_tokens" required />
-        </Field>
         <Field id="budget-period" label="Period">
           <select id="budget-period" name="period" data-param="period">
             <option value="day">day: resets at 00:00 UTC</option>
@@ -189,12 +177,7 @@ export function Budgets(props: Omit<PageProps, "title" | "script" | "children">)
             <option value="total">total: never resets</option>
           </select>
         </Field>
-        <Field id="budget-mode" label="Mode">
-          <select id="budget-mode" name="mode" data-param="mode">
-            <option value="hard">hard: refuse what would not fit</option>
-            <option value="soft">soft: admit while anything is left</option>
-          </select>
-        </Field>
+        <LimitAndMode prefix="budget" />
         <div class="actions">
           <button id="budget-submit" type="submit" class="primary" data-write>
             Create budget

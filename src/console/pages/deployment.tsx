@@ -4,7 +4,7 @@
  * deployment to its scopes) and deselecting unlinks it. Every switch is one PATCH, so the next data-plane request
  * sees it.
  */
-import { Field, Page, type PageProps } from "../layout";
+import { Field, Page, type PageProps, Table } from "../layout";
 
 const SCRIPT = String.raw`
 const me = await start();
@@ -120,6 +120,11 @@ drawDeployment(await api("GET", D()));
 await loadKeys();
 `;
 
+const ENDPOINTS = [
+  ["public", "Public endpoint", "Public"],
+  ["private", "Private endpoint (service binding or mTLS hostname)", "Private"],
+] as const;
+
 export function Deployment(props: Omit<PageProps, "title" | "script" | "children"> & { deployment: string }) {
   return (
     <Page {...props} title={`Deployment ${props.deployment}`} script={SCRIPT} tab="deployments">
@@ -130,24 +135,17 @@ export function Deployment(props: Omit<PageProps, "title" | "script" | "children
       <section class="card" aria-labelledby="endpoints-title">
         <h2 id="endpoints-title">Security: endpoints</h2>
         <div class="grid">
-          <fieldset>
-            <legend>Public endpoint</legend>
-            <label class="toggle">
-              <input type="checkbox" role="switch" id="public-enabled" data-write /> Public endpoint enabled
-            </label>
-            <label class="toggle">
-              <input type="checkbox" role="switch" id="public-auth" data-write /> Public endpoint requires an API key
-            </label>
-          </fieldset>
-          <fieldset>
-            <legend>Private endpoint (service binding or mTLS hostname)</legend>
-            <label class="toggle">
-              <input type="checkbox" role="switch" id="private-enabled" data-write /> Private endpoint enabled
-            </label>
-            <label class="toggle">
-              <input type="checkbox" role="switch" id="private-auth" data-write /> Private endpoint requires an API key
-            </label>
-          </fieldset>
+          {ENDPOINTS.map(([id, legend, name]) => (
+            <fieldset>
+              <legend>{legend}</legend>
+              <label class="toggle">
+                <input type="checkbox" role="switch" id={`${id}-enabled`} data-write /> {name} endpoint enabled
+              </label>
+              <label class="toggle">
+                <input type="checkbox" role="switch" id={`${id}-auth`} data-write /> {name} endpoint requires an API key
+              </label>
+            </fieldset>
+          ))}
         </div>
       </section>
       <section class="card" aria-labelledby="origin-title">
@@ -180,21 +178,7 @@ export function Deployment(props: Omit<PageProps, "title" | "script" | "children
             </button>
           </div>
         </form>
-        <table>
-          <caption class="muted">Keys that reach this deployment now</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Start</th>
-              <th scope="col">Through</th>
-              <th scope="col">Status</th>
-            </tr>
-          </thead>
-          <tbody id="linked-rows"></tbody>
-        </table>
-        <p id="linked-empty" class="muted" hidden>
-          No key reaches this deployment.
-        </p>
+        <Table caption="Keys that reach this deployment now" columns={["Name", "Start", "Through", "Status"]} rows="linked-rows" empty={{ id: "linked-empty", text: "No key reaches this deployment." }} />
       </section>
       <h2>Settings</h2>
       <form method="post" id="edit-deployment" class="card" novalidate>

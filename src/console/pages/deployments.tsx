@@ -2,7 +2,7 @@
  * A project's home: its kill switch, its name, its deployments (each with its endpoints' state), and a form to
  * create a deployment. Origin header values are write-only in the API, so the page can only ever show their names.
  */
-import { Field, Page, type PageProps } from "../layout";
+import { Field, Page, type PageProps, Table } from "../layout";
 
 const SCRIPT = String.raw`
 const me = await start();
@@ -81,23 +81,7 @@ export function Deployments(props: Omit<PageProps, "title" | "script" | "childre
         </label>
         <p id="kill-state" class="muted" role="status"></p>
       </section>
-      <table>
-        <caption class="muted">This project's deployments</caption>
-        <thead>
-          <tr>
-            <th scope="col">Deployment</th>
-            <th scope="col">Model</th>
-            <th scope="col">Origin</th>
-            <th scope="col">Public endpoint</th>
-            <th scope="col">Private endpoint</th>
-            <th scope="col">Updated</th>
-          </tr>
-        </thead>
-        <tbody id="deployment-rows"></tbody>
-      </table>
-      <p id="deployments-empty" class="muted" hidden>
-        No deployments yet.
-      </p>
+      <Table caption="This project's deployments" columns={["Deployment", "Model", "Origin", "Public endpoint", "Private endpoint", "Updated"]} rows="deployment-rows" empty={{ id: "deployments-empty", text: "No deployments yet." }} />
       <h2>Create a deployment</h2>
       <form method="post" id="create-deployment" class="card" novalidate>
         <p class="form-error" role="alert" hidden></p>

@@ -3,7 +3,7 @@
  * permission set, or for an application; expiry; conditions), the show-once dialog for the new secret, edit, roll
  * with a grace period, and revoke.
  */
-import { ConditionsFields, Field, Page, type PageProps } from "../layout";
+import { ConditionsFields, Field, Page, type PageProps, PermissionSetOptions, Table } from "../layout";
 import { SECRET_DIALOG_SCRIPT, SecretDialog } from "../secret-dialog";
 
 const SCRIPT = String.raw`
@@ -173,8 +173,7 @@ function PermissionSet(props: { id: string }) {
   return (
     <Field id={props.id} label="Permission set">
       <select id={props.id} name="permission_set" data-param="permission_set">
-        <option value="InferenceFullAccess">InferenceFullAccess — every allowed path</option>
-        <option value="InferenceReadOnly">InferenceReadOnly — model listing only</option>
+        <PermissionSetOptions />
       </select>
     </Field>
   );
@@ -200,23 +199,7 @@ export function Keys(props: Omit<PageProps, "title" | "script" | "children">) {
         </Field>
         <p id="keys-count" class="muted" role="status"></p>
       </form>
-      <table>
-        <caption class="muted">API keys (ik_live_…) of this project</caption>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Start</th>
-            <th scope="col">Access</th>
-            <th scope="col">Conditions</th>
-            <th scope="col">Expires</th>
-            <th scope="col">Last used</th>
-            <th scope="col">Requests</th>
-            <th scope="col">Status</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
-        <tbody id="key-rows"></tbody>
-      </table>
+      <Table caption="API keys (ik_live_…) of this project" columns={["Name", "Start", "Access", "Conditions", "Expires", "Last used", "Requests", "Status", "Actions"]} rows="key-rows" />
       <h2>Create an API key</h2>
       <form method="post" id="create-key" class="card" novalidate>
         <p class="form-error" role="alert" hidden></p>

@@ -1,5 +1,5 @@
 /** Projects: the list (a management token sees its own), and a form to create one (the root admin only). */
-import { Field, Page, type PageProps } from "../layout";
+import { Field, Page, type PageProps, Table } from "../layout";
 
 const SCRIPT = String.raw`
 const me = await start();
@@ -32,21 +32,7 @@ await load();
 export function Projects(props: Omit<PageProps, "title" | "script" | "children">) {
   return (
     <Page {...props} title="Projects" script={SCRIPT}>
-      <table>
-        <caption class="muted">Every project you can see</caption>
-        <thead>
-          <tr>
-            <th scope="col">Slug</th>
-            <th scope="col">Name</th>
-            <th scope="col">Status</th>
-            <th scope="col">Created</th>
-          </tr>
-        </thead>
-        <tbody id="projects-rows"></tbody>
-      </table>
-      <p id="projects-empty" class="muted" hidden>
-        No projects yet.
-      </p>
+      <Table caption="Every project you can see" columns={["Slug", "Name", "Status", "Created"]} rows="projects-rows" empty={{ id: "projects-empty", text: "No projects yet." }} />
       <h2>Create a project</h2>
       <p id="create-note" class="muted" hidden>
         Only the root admin (the ADMIN_TOKEN, or Cloudflare Access) can create projects.

@@ -2,7 +2,7 @@
  * Management tokens: the list (revoked ones stay in it), a form to create one, whose secret is shown once in the
  * show-once dialog, and revocation (which takes every token it created with it).
  */
-import { Field, Page, type PageProps } from "../layout";
+import { Field, Page, type PageProps, Table } from "../layout";
 import { SECRET_DIALOG_SCRIPT, SecretDialog } from "../secret-dialog";
 
 const SCRIPT = String.raw`
@@ -66,24 +66,7 @@ export function Tokens(props: Omit<PageProps, "title" | "script" | "children">) 
         A management token (ik_sdk_…) manages this project only, through the API, the CLI or this console. It can never call a
         deployment. Revoked tokens stay in the list.
       </p>
-      <table id="tokens-table">
-        <caption class="muted">The project's management tokens</caption>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Start</th>
-            <th scope="col">Role</th>
-            <th scope="col">Expires</th>
-            <th scope="col">Status</th>
-            <th scope="col">Created</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
-        <tbody id="tokens-rows"></tbody>
-      </table>
-      <p id="tokens-empty" class="muted" hidden>
-        No management tokens yet.
-      </p>
+      <Table id="tokens-table" caption="The project's management tokens" columns={["Name", "Start", "Role", "Expires", "Status", "Created", "Actions"]} rows="tokens-rows" empty={{ id: "tokens-empty", text: "No management tokens yet." }} />
       <h2 id="token-form-title">Create a management token</h2>
       <form method="post" id="token-form" class="card" novalidate aria-labelledby="token-form-title">
         <p class="form-error" role="alert" hidden></p>

@@ -3,7 +3,7 @@
  * createElementNS: no library) stacks each day's prompt, completion and estimated tokens, with its data in a table
  * beside it; below, the same period per key and day. The filters are kept in the URL, so a view can be linked to.
  */
-import { Field, Page, type PageProps } from "../layout";
+import { Field, Page, type PageProps, Table } from "../layout";
 
 const SCRIPT = String.raw`
 const me = await start();
@@ -194,44 +194,11 @@ export function Usage(props: Omit<PageProps, "title" | "script" | "children">) {
       <div class="chart-wrap">
         <figure id="usage-chart" class="chart"></figure>
         <div class="scroll" role="region" aria-label="Tokens per day, as a table" tabindex={0}>
-          <table id="usage-days">
-            <caption class="muted">The chart's data: days with requests</caption>
-            <thead>
-              <tr>
-                <th scope="col">Day</th>
-                <th scope="col">Prompt</th>
-                <th scope="col">Completion</th>
-                <th scope="col">Estimated</th>
-                <th scope="col">Total</th>
-              </tr>
-            </thead>
-            <tbody id="usage-days-rows"></tbody>
-          </table>
-          <p id="usage-days-empty" class="muted" hidden>
-            No requests in this period.
-          </p>
+          <Table id="usage-days" caption="The chart's data: days with requests" columns={["Day", "Prompt", "Completion", "Estimated", "Total"]} rows="usage-days-rows" empty={{ id: "usage-days-empty", text: "No requests in this period." }} />
         </div>
       </div>
       <h2>Per key and day</h2>
-      <table id="usage-table">
-        <caption class="muted">Requests and tokens per key and UTC day, newest day first (the deployments summed)</caption>
-        <thead>
-          <tr>
-            <th scope="col">Day</th>
-            <th scope="col">Key</th>
-            <th scope="col">Deployments</th>
-            <th scope="col">Requests</th>
-            <th scope="col">Prompt tokens</th>
-            <th scope="col">Completion tokens</th>
-            <th scope="col">Estimated tokens</th>
-            <th scope="col">Total tokens</th>
-          </tr>
-        </thead>
-        <tbody id="usage-rows"></tbody>
-      </table>
-      <p id="usage-empty" class="muted" hidden>
-        No usage in this period.
-      </p>
+      <Table id="usage-table" caption="Requests and tokens per key and UTC day, newest day first (the deployments summed)" columns={["Day", "Key", "Deployments", "Requests", "Prompt tokens", "Completion tokens", "Estimated tokens", "Total tokens"]} rows="usage-rows" empty={{ id: "usage-empty", text: "No usage in this period." }} />
     </Page>
   );
 }
