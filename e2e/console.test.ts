@@ -72,6 +72,7 @@ function consoleWrite(page: Page, method: string, path: RegExp) {
 describe("the web console", () => {
   let key: string;
   let keyId: string;
+  let batchJob: { id: string; key: string };
 
   it("1. sign in, create a project, a deployment and a key; the secret is shown once, copied, then gone; it works", async () => {
     const { page } = await signedIn();
@@ -181,6 +182,33 @@ describe("the web console", () => {
     expect(await models("chat", other.body.key)).toEqual({ status: 403, code: "scope_insufficient" });
     // Still linked to embed, where it was made.
     expect(await models("embed", other.body.key)).toEqual({ status: 200, code: null });
+    batchJob = { id: other.body.id, key: other.body.key };
+  });
+
+  it("roll with a grace period: the new secret is shown once, both work during the grace, focus returns to Roll", async () => {
+    const { page } = await signedIn();
+    await page.goto(`/console/projects/${PROJECT}/keys`);
+    const roll = page.getByRole("button", { name: "Roll batch-job" });
+    await roll.click();
+    const rollDialog = page.getByRole("dialog", { name: "Roll key batch-job" });
+    await rollDialog.getByLabel("Grace period").fill("10");
+    await rollDialog.getByLabel("Unit").selectOption({ label: "minutes" });
+    const written = consoleWrite(page, "POST", new RegExp(`/keys/${batchJob.id}/roll$`));
+    await rollDialog.getByRole("button", { name: "Roll key" }).click();
+    expect(((await (await written).json()) as any).key).toMatch(/^ik_live_/);
+
+    const secretDialog = page.getByRole("dialog", { name: "New secret for batch-job" });
+    await eventually(() => secretDialog.isVisible()).toBe(true);
+    const rolled = (await secretDialog.locator("#secret-value").textContent())!;
+    expect(rolled).not.toBe(batchJob.key);
+    await secretDialog.getByLabel("I have stored this secret somewhere safe").check();
+    await secretDialog.getByRole("button", { name: "Close" }).click();
+    expect(await page.content()).not.toContain(rolled);
+    await eventually(() => page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe("Roll batch-job");
+
+    expect(await models("embed", rolled)).toEqual({ status: 200, code: null });
+    expect(await models("embed", batchJob.key)).toEqual({ status: 200, code: null });
+    batchJob.key = rolled;
   });
 
   it("4. revoke from the list, after a confirm: the next request is 401, and the row says revoked after a reload", async () => {
@@ -238,6 +266,11 @@ describe("the web console", () => {
     }, PROJECT);
     expect(refused).toEqual({ status: 403, code: "scope_insufficient" });
     expect(await models("chat")).toEqual({ status: 401, code: "missing_api_key" });
+
+    // Another project's pages: said at once, and nothing to press.
+    await page.goto("/console/projects/someone-else/keys");
+    await eventually(() => page.locator("#fatal").textContent()).toContain(`belongs to project ${PROJECT}`);
+    expect(await page.getByRole("button", { name: "Create key" }).isDisabled()).toBe(true);
   });
 
   it("6. a validation error from the API appears next to the field it is about", async () => {

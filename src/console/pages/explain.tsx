@@ -130,7 +130,7 @@ export function Explain(props: Omit<PageProps, "title" | "script" | "children">)
           </button>
         </div>
       </form>
-      <section id="explain-result" aria-labelledby="explain-result-title" aria-live="polite" hidden>
+      <section id="explain-result" aria-labelledby="explain-result-title" hidden>
         <h2 id="explain-result-title" tabindex={-1}>
           Decision
         </h2>
