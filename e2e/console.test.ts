@@ -142,9 +142,18 @@ describe("the web console", () => {
     await eventually(() => auth.isChecked()).toBe(true);
     expect(await models("chat")).toEqual({ status: 401, code: "missing_api_key" });
 
+    // Turning auth off opens the endpoint to anyone: the console asks first; cancelled, nothing changes.
+    await auth.click();
+    const confirm = page.getByRole("dialog", { name: "Are you sure?" });
+    await confirm.getByRole("button", { name: "Cancel" }).click();
+    expect(await auth.isChecked()).toBe(true);
+    expect(await models("chat")).toEqual({ status: 401, code: "missing_api_key" });
+
     let written = consoleWrite(page, "PATCH", /\/deployments\/chat$/);
-    await auth.uncheck();
+    await auth.click();
+    await confirm.getByRole("button", { name: "Turn auth off" }).click();
     expect((await written).status()).toBe(200);
+    expect(await auth.isChecked()).toBe(false);
     expect(await models("chat")).toEqual({ status: 200, code: null });
 
     written = consoleWrite(page, "PATCH", /\/deployments\/chat$/);
@@ -178,6 +187,10 @@ describe("the web console", () => {
     written = consoleWrite(page, "DELETE", new RegExp(`/deployments/chat/keys/${other.body.id}$`));
     await picker.selectOption([keyId]);
     await page.getByRole("button", { name: "Save links" }).click();
+    // Unlinking is said by name and asked first.
+    const confirm = page.getByRole("dialog", { name: "Are you sure?" });
+    expect(await confirm.textContent()).toContain("batch-job");
+    await confirm.getByRole("button", { name: "Unlink" }).click();
     expect((await written).status()).toBe(200);
     expect(await models("chat", other.body.key)).toEqual({ status: 403, code: "scope_insufficient" });
     // Still linked to embed, where it was made.
@@ -298,6 +311,27 @@ describe("the web console", () => {
     expect(await page.locator(".field-error:visible, .form-error:visible").count()).toBe(1);
     await screenshot(page, "validation-error");
     expect((await admin("GET", `/projects/${PROJECT}/keys`)).body.data.map((k: any) => k.name)).not.toContain("bad-conditions");
+  });
+
+  it("a deep link survives sign-in; a suspended project says so on every page", async () => {
+    const watched = await newPage(browser, keygate.url);
+    opened.push(watched);
+    const { page } = watched;
+    await page.goto(`/console/projects/${PROJECT}/deployments/chat`);
+    await page.waitForURL(/\/console\/sign-in\?next=/);
+    // Signed out: nothing to sign out of.
+    expect(await page.locator("#sign-out").isHidden()).toBe(true);
+    await page.getByLabel("Admin token or management token").fill(keygate.adminToken);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`**/console/projects/${PROJECT}/deployments/chat`);
+
+    expect((await admin("PATCH", `/projects/${PROJECT}`, { suspended: true })).status).toBe(200);
+    await page.reload();
+    await eventually(() => page.locator("#suspended-banner").textContent()).toContain("is suspended");
+    expect((await admin("PATCH", `/projects/${PROJECT}`, { suspended: false })).status).toBe(200);
+    await page.reload();
+    await eventually(() => page.locator("#linked-rows tr").count()).toBeGreaterThan(0);
+    expect(await page.locator("#suspended-banner").isHidden()).toBe(true);
   });
 
   it("every page, with data on it, has no serious or critical accessibility violation (axe-core)", async () => {

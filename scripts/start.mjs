@@ -183,6 +183,7 @@ function printReady(options, vars) {
     running.origin
       ? `  demo origin: ${running.origin.url}  (OpenAI-compatible stand-in for a deployment's origin.url)`
       : "  demo origin: not started (--no-origin)",
+    `  console:     ${base}/console  (sign in with the ADMIN_TOKEN)`,
     `  next steps:  README.md, "Quick start" (project, deployment, API key, first call)`,
     "  stop:        Ctrl-C",
   ];

@@ -75,6 +75,7 @@ export function Page(props: PageProps) {
           <h1 tabindex={-1}>{props.title}</h1>
           <p id="fatal" class="banner error" role="alert" hidden></p>
           <p id="read-only" class="banner" role="status" hidden></p>
+          <p id="suspended-banner" class="banner error" role="status" hidden></p>
           {props.children}
         </main>
         <div id="toast" class="toast" role="status" aria-live="polite" hidden></div>

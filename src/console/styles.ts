@@ -14,7 +14,9 @@ a{color:var(--accent)}
 main{max-width:1180px;margin:0 auto;padding:1rem 1.5rem 4rem}
 h1{font-size:1.5rem;margin:.75rem 0}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}h3{font-size:1rem;margin:1rem 0 .25rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0}
-th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
+th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
+td .actions{flex-wrap:nowrap;margin-top:0}.card>h2:first-child,.card>h3:first-child{margin-top:0}
+fieldset.inline label{margin-right:1rem}
 th{font-size:.85rem;color:var(--muted);font-weight:600}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9em}
 button{font:inherit;padding:.35rem .8rem;border:1px solid var(--line);border-radius:6px;background:#fff;color:var(--fg);cursor:pointer}

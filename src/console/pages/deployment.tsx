@@ -33,18 +33,27 @@ function drawDeployment(d) {
   form.elements.allowed_paths.value = d.allowed_paths.join("\n");
   form.elements.default_max_tokens.value = d.default_max_tokens === null ? "" : d.default_max_tokens;
   form.elements.inject_stream_usage.checked = d.inject_stream_usage;
+  form.elements.assertion.checked = d.origin.assertion;
+  form.elements.fingerprints.value = (d.endpoints.private.client_cert_fingerprints || []).join("\n");
 }
 
 for (const [id, , patch] of TOGGLES) {
   const box = document.getElementById(id);
   box.addEventListener("change", async () => {
+    const name = box.labels[0].textContent.trim();
+    // Turning an API-key requirement off opens the endpoint to anyone: asked first, like the kill switch.
+    if (id.endsWith("-auth") && !box.checked && !(await confirmAction("Turn off API-key auth on the " + id.split("-")[0] + " endpoint of " + DEPLOYMENT + "? From the next request on, anyone who can reach it can call it, with or without a key.", "Turn auth off"))) {
+      box.checked = true;
+      return;
+    }
     box.disabled = true;
     try {
       drawDeployment(await api("PATCH", D(), patch(box.checked)));
-      toast(box.labels[0].textContent.trim() + ": " + (box.checked ? "on" : "off") + ". The next request sees it.");
+      toast(name + ": " + (box.checked ? "on" : "off") + ". The next request sees it.");
     } catch (error) {
+      // Refused (the last enabled endpoint, say): the switch shows what the API still holds, and says why.
       box.checked = !box.checked;
-      throw error;
+      toast(describe(error), "error");
     } finally { box.disabled = READ_ONLY; }
   });
 }
@@ -62,10 +71,13 @@ onSubmit(edit, async (data) => {
   // The origin only when it changes: a new URL needs the header values again (the API keeps them from going to a
   // host nobody proved knowing them for), and new header values replace the old ones.
   const headers = headerLines(data.get("origin_headers"));
-  if (text("origin_url") !== deployment.origin.url || headers) {
-    patch.origin = { url: text("origin_url") };
+  const assertion = data.get("assertion") === "on";
+  if (text("origin_url") !== deployment.origin.url || headers || assertion !== deployment.origin.assertion) {
+    patch.origin = { url: text("origin_url"), assertion };
     if (headers) patch.origin.headers = headers;
   }
+  const fingerprints = lines(data.get("fingerprints"));
+  patch.endpoints = { private: { client_cert_fingerprints: fingerprints.length ? fingerprints : null } };
   drawDeployment(await api("PATCH", D(), patch));
   edit.elements.origin_headers.value = "";
   toast("Deployment saved. The next request sees it.");
@@ -106,6 +118,11 @@ onSubmit(document.getElementById("link-form"), async () => {
   const chosen = new Set([...picker.selectedOptions].filter((o) => !o.disabled).map((o) => o.value));
   const toLink = [...chosen].filter((id) => !linked.has(id));
   const toUnlink = [...linked].filter((id) => !chosen.has(id));
+  // A plain click in a multi-select deselects the rest: unlinking is said by name, and asked, before it happens.
+  if (toUnlink.length) {
+    const names = [...picker.options].filter((o) => toUnlink.includes(o.value)).map((o) => o.textContent);
+    if (!(await confirmAction("Unlink " + names.join(", ") + " from " + DEPLOYMENT + "? From the next request on, " + (names.length === 1 ? "that key gets" : "those keys get") + " 403 here." + (toLink.length ? " " + toLink.length + " other key(s) will be linked." : ""), "Unlink"))) return;
+  }
   try {
     for (const id of toLink) await api("PUT", D("/keys/" + encodeURIComponent(id)));
     for (const id of toUnlink) await api("DELETE", D("/keys/" + encodeURIComponent(id)));
@@ -168,7 +185,7 @@ export function Deployment(props: Omit<PageProps, "title" | "script" | "children
           <Field
             id="linked-keys"
             label="Keys linked to this deployment"
-            hint="Select a key to link it, deselect it to unlink it, then save. A key that covers the whole project stays selected: narrow its scopes on the API keys page."
+            hint="Ctrl-click (⌘-click) a key to select it (link) or deselect it (unlink), then save; a plain click selects that key alone. Keyboard: Shift or Ctrl with the arrows and Space. A key that covers the whole project stays selected: narrow its scopes on the API keys page."
           >
             <select id="linked-keys" name="keys" multiple data-param="keys"></select>
           </Field>
@@ -186,7 +203,7 @@ export function Deployment(props: Omit<PageProps, "title" | "script" | "children
         <Field id="edit-name" label="Name">
           <input id="edit-name" name="name" data-param="name" autocomplete="off" />
         </Field>
-        <Field id="edit-origin-url" label="Origin URL" hint="A new URL needs the origin headers again, below.">
+        <Field id="edit-origin-url" label="Origin URL" hint="Without /v1: keygate appends the request's own path (/v1/…). A new URL needs the origin headers again, below.">
           <input id="edit-origin-url" name="origin_url" data-param="origin.url" type="url" autocomplete="off" />
         </Field>
         <Field
@@ -208,6 +225,16 @@ export function Deployment(props: Omit<PageProps, "title" | "script" | "children
         <label class="toggle">
           <input type="checkbox" name="inject_stream_usage" /> Ask the origin for usage on streams (stream_options.include_usage)
         </label>
+        <label class="toggle">
+          <input type="checkbox" name="assertion" /> Sign every forwarded request (Keygate-Assertion JWT; needs ASSERTION_SIGNING_KEY)
+        </label>
+        <Field
+          id="edit-fingerprints"
+          label="Private endpoint: client certificate fingerprints (mTLS hostname)"
+          hint="SHA-256 fingerprints, one per line; empty accepts any certificate Cloudflare verified."
+        >
+          <textarea id="edit-fingerprints" name="fingerprints" data-param="endpoints.private.client_cert_fingerprints" rows={2}></textarea>
+        </Field>
         <div class="actions">
           <button type="submit" class="primary" data-write>
             Save

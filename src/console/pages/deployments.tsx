@@ -91,7 +91,7 @@ export function Deployments(props: Omit<PageProps, "title" | "script" | "childre
         <Field id="deployment-name" label="Name (optional)">
           <input id="deployment-name" name="name" data-param="name" autocomplete="off" />
         </Field>
-        <Field id="origin-url" label="Origin URL" hint="The OpenAI-compatible server keygate forwards to, e.g. https://vllm.internal:8000">
+        <Field id="origin-url" label="Origin URL" hint="The OpenAI-compatible server keygate forwards to, without /v1 (keygate appends the request's /v1/… path), e.g. https://vllm.internal:8000">
           <input id="origin-url" name="origin_url" data-param="origin.url" type="url" required autocomplete="off" />
         </Field>
         <Field

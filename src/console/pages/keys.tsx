@@ -17,7 +17,8 @@ function access(k) {
     const app = applications.find((a) => a.id === k.application_id);
     return "application " + (app ? app.name : k.application_id);
   }
-  return k.scopes.map((s) => (s === PROJECT + "/*" ? "whole project" : s.slice(PROJECT.length + 1))).join(", ") + " · " + k.permission_set;
+  const where = k.scopes.map((s) => (s === PROJECT + "/*" ? "whole project" : s.slice(PROJECT.length + 1))).join(", ");
+  return (where || "no deployment yet") + " · " + k.permission_set;
 }
 
 function draw() {
@@ -46,6 +47,7 @@ function draw() {
         el("button", { type: "button", class: "danger", "data-write": true, "data-focus": "revoke:" + k.id, "aria-label": "Revoke " + k.name, onclick: () => revokeKey(k) }, "Revoke"))));
   }));
   document.getElementById("keys-count").textContent = shown.length + " of " + keys.length + " keys";
+  document.getElementById("keys-empty").hidden = keys.length > 0;
 }
 
 async function load() {
@@ -86,6 +88,9 @@ onSubmit(form, async (data) => {
   if (text("expires_at")) payload.expires_at = instant(text("expires_at"));
   if (kind() === "application") payload.application_id = text("application_id");
   else { payload.scopes = scopesFrom(data, "key-scopes", "whole_project"); payload.permission_set = text("permission_set"); }
+  // The API takes a key that reaches nothing yet (to link later); the console says so before making one.
+  if (payload.scopes && payload.scopes.length === 0 && !(await confirmAction("This key reaches no deployment yet: it will get 403 until you link it (a deployment's API keys tab, or Edit here). Create it anyway?", "Create key"))) return;
+  if (payload.expires_at && Date.parse(payload.expires_at) <= Date.now() && !(await confirmAction("This expiry is in the past: the key will be expired at once (401 expired_api_key). Create it anyway?", "Create key"))) return;
   const conditions = conditionsFrom(data, "c_");
   if (Object.keys(conditions).length) payload.conditions = conditions;
   const created = await api("POST", P("/keys"), payload);
@@ -199,7 +204,7 @@ export function Keys(props: Omit<PageProps, "title" | "script" | "children">) {
         </Field>
         <p id="keys-count" class="muted" role="status"></p>
       </form>
-      <Table caption="API keys (ik_live_…) of this project" columns={["Name", "Start", "Access", "Conditions", "Expires", "Last used", "Requests", "Status", "Actions"]} rows="key-rows" />
+      <Table caption="API keys (ik_live_…) of this project" columns={["Name", "Start", "Access", "Conditions", "Expires", "Last used", "Requests", "Status", "Actions"]} rows="key-rows" empty={{ id: "keys-empty", text: "No API keys yet." }} />
       <h2>Create an API key</h2>
       <form method="post" id="create-key" class="card" novalidate>
         <p class="form-error" role="alert" hidden></p>
@@ -281,13 +286,15 @@ export function Keys(props: Omit<PageProps, "title" | "script" | "children">) {
           <h2 id="roll-title">Roll key</h2>
           <p>A new secret is made now. The old one keeps working for the grace period, then stops (never past the key's own expiry).</p>
           <p class="form-error" role="alert" hidden></p>
-          <Field id="roll-grace" label="Grace period" hint="0 stops the old secret at once; at most 7 days.">
-            <input id="roll-grace" name="grace" inputmode="numeric" value="0" data-param="grace_seconds" autocomplete="off" />
+          <Field id="roll-grace" label="Grace period" hint="How long the old secret keeps working, so clients can switch (at most 7 days). 0 stops it at once: for a secret that leaked.">
+            <input id="roll-grace" name="grace" inputmode="numeric" value="10" data-param="grace_seconds" autocomplete="off" />
           </Field>
           <Field id="roll-unit" label="Unit">
             <select id="roll-unit" name="grace_unit">
               <option value="1">seconds</option>
-              <option value="60">minutes</option>
+              <option value="60" selected>
+                minutes
+              </option>
               <option value="3600">hours</option>
               <option value="86400">days</option>
             </select>

@@ -30,6 +30,9 @@ onSubmit(form, async () => {
     throw error;
   }
   field.value = "";
+  // Back to the page that sent us here: a console path only (one slash, then console/), never another origin.
+  const next = new URLSearchParams(location.search).get("next") || "";
+  if (/^\/console\/[a-z]/.test(next) && !next.startsWith("/console/sign-in")) return location.assign(next);
   // The URL names the project, never the token.
   const own = value.startsWith("ik_sdk_") && projects.data[0];
   location.assign(own ? "/console/projects/" + encodeURIComponent(own.slug) : "/console/projects");

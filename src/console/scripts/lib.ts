@@ -63,14 +63,23 @@ async function api(method, path, payload, options) {
   return data;
 }
 
+/** Where sign-in sends the operator back to: this page (a path of the console only; never another origin). */
+function signInUrl(reason) {
+  const next = location.pathname.startsWith("/console/") && !location.pathname.startsWith("/console/sign-in") ? location.pathname + location.search : "";
+  const query = new URLSearchParams();
+  if (reason !== undefined) query.set("reason", reason);
+  if (next) query.set("next", next);
+  const text = query.toString();
+  return "/console/sign-in" + (text ? "?" + text : "");
+}
+
 /**
  * A credential the API no longer takes (revoked, expired, never valid): back to sign-in, saying why. The URL carries
  * only the error code; the sign-in page shows its own sentence for it, so a crafted link cannot put words there.
  */
 function unauthorized(data) {
   sessionStorage.removeItem(TOKEN_KEY);
-  const code = (data && data.error && data.error.code) || "";
-  location.assign("/console/sign-in?reason=" + encodeURIComponent(code));
+  location.assign(signInUrl((data && data.error && data.error.code) || ""));
   return new Promise(() => {});
 }
 
@@ -119,6 +128,10 @@ function applyReadOnly(me) {
   if (!me || me.kind !== "token" || me.role !== "read_only") return false;
   READ_ONLY = true;
   for (const control of document.querySelectorAll("[data-write]")) disableWrite(control);
+  // A form that writes is disabled whole, fields included: nothing to type into that could not be saved.
+  for (const form of document.querySelectorAll("form")) {
+    if (form.querySelector("[data-write]")) for (const control of form.elements) disableWrite(control);
+  }
   const banner = document.getElementById("read-only");
   banner.textContent = "You are signed in with a read-only management token: you can see everything in project " + me.project + ", and every control that would change something is disabled. The API refuses such writes too (403 scope_insufficient).";
   banner.hidden = false;
@@ -315,13 +328,14 @@ function keyStatus(key, now) {
 }
 
 document.getElementById("sign-out").addEventListener("click", signOut);
+document.getElementById("sign-out").hidden = !token() && !ACCESS;
 
 /**
  * Every page but sign-in starts here: no credential → sign-in; otherwise who is signed in, shown in the header, and
  * the read-only rule applied once the page has drawn its controls (the page calls ready(me) when it has).
  */
 async function start() {
-  if (!token() && !ACCESS) { location.assign("/console/sign-in"); return new Promise(() => {}); }
+  if (!token() && !ACCESS) { location.assign(signInUrl()); return new Promise(() => {}); }
   const me = await whoami();
   document.getElementById("who").textContent = me.label;
   // Before the page draws anything: its own controls now, and el() disables those it draws later.
@@ -331,7 +345,18 @@ async function start() {
       { href: "/console/projects/" + encodeURIComponent(me.project), text: "Go to " + me.project });
     return new Promise(() => {});
   }
+  if (PROJECT) suspendedBanner();
   return me;
+}
+
+/** On every page of a suspended project, why its deployments answer 403: the kill switch is on. */
+async function suspendedBanner() {
+  const project = await api("GET", P()).catch(() => null);
+  if (!project || !project.suspended) return;
+  const banner = document.getElementById("suspended-banner");
+  banner.replaceChildren("Project " + PROJECT + " is suspended: every data-plane request to its deployments gets 403 project_suspended. ",
+    el("a", { href: "/console/projects/" + encodeURIComponent(PROJECT) }, "The kill switch is on its Deployments page."));
+  banner.hidden = false;
 }
 
 function describe(error) {
