@@ -17,6 +17,7 @@ import { Deployment } from "./pages/deployment";
 import { Deployments } from "./pages/deployments";
 import { Explain } from "./pages/explain";
 import { Keys } from "./pages/keys";
+import { NotFound } from "./pages/not-found";
 import { Projects } from "./pages/projects";
 import { SignIn } from "./pages/sign-in";
 import { Tokens } from "./pages/tokens";
@@ -26,7 +27,7 @@ type FrameProps = Omit<PageProps, "title" | "script" | "children">;
 type PageComponent = (props: FrameProps) => JSX.Element;
 
 /** Renders `Component` for this request: its nonce, the project in its URL, and whether Access signed it in. */
-function render(c: Context<AppBindings>, Component: PageComponent, tab?: string) {
+function render(c: Context<AppBindings>, Component: PageComponent, tab?: string, status: 200 | 404 = 200) {
   const props: FrameProps = {
     nonce: nonceOf(c as never),
     project: c.req.param("project") ?? "",
@@ -35,7 +36,7 @@ function render(c: Context<AppBindings>, Component: PageComponent, tab?: string)
     access: c.get("config").access !== null && c.req.header("cf-access-jwt-assertion") !== undefined,
     ...(tab === undefined ? {} : { tab }),
   };
-  return c.html(html`<!doctype html>${Component(props)}`);
+  return c.html(html`<!doctype html>${Component(props)}`, status);
 }
 
 /** Project pages, by their path under /console/projects/:project. */
@@ -60,5 +61,6 @@ export function consoleApp() {
   app.get("/projects/:project/deployments/:deployment", (c) =>
     render(c, (props) => Deployment({ ...props, deployment: c.req.param("deployment") }), "deployments"),
   );
+  app.get("*", (c) => render(c, NotFound, undefined, 404));
   return app;
 }

@@ -68,6 +68,9 @@ describe("the console's pages", () => {
     const root = await call("/console");
     expect(root.status).toBe(302);
     expect(root.headers.get("location")).toBe("/console/projects");
-    expect((await call("/console/nope")).status).toBe(404);
+    const missing = await call("/console/nope");
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(await missing.text()).toContain("Page not found");
   });
 });

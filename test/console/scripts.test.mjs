@@ -19,6 +19,7 @@ import { Deployment } from "../../src/console/pages/deployment";
 import { Deployments } from "../../src/console/pages/deployments";
 import { Explain } from "../../src/console/pages/explain";
 import { Keys } from "../../src/console/pages/keys";
+import { NotFound } from "../../src/console/pages/not-found";
 import { Projects } from "../../src/console/pages/projects";
 import { SignIn } from "../../src/console/pages/sign-in";
 import { Tokens } from "../../src/console/pages/tokens";
@@ -37,6 +38,7 @@ const PAGES = {
   usage: Usage(frame),
   audit: Audit(frame),
   explain: Explain(frame),
+  "not-found": NotFound({ ...frame, project: "" }),
 };
 
 let dir;
