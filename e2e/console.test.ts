@@ -216,7 +216,8 @@ describe("the web console", () => {
     expect(rolled).not.toBe(batchJob.key);
     await secretDialog.getByLabel("I have stored this secret somewhere safe").check();
     await secretDialog.getByRole("button", { name: "Close" }).click();
-    expect(await page.content()).not.toContain(rolled);
+    await eventually(() => secretDialog.isVisible()).toBe(false);
+    await eventually(async () => (await page.content()).includes(rolled)).toBe(false);
     await eventually(() => page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe("Roll batch-job");
 
     expect(await models("embed", rolled)).toEqual({ status: 200, code: null });
@@ -280,10 +281,20 @@ describe("the web console", () => {
     expect(refused).toEqual({ status: 403, code: "scope_insufficient" });
     expect(await models("chat")).toEqual({ status: 401, code: "missing_api_key" });
 
-    // Another project's pages: said at once, and nothing to press.
-    await page.goto("/console/projects/someone-else/keys");
-    await eventually(() => page.locator("#fatal").textContent()).toContain(`belongs to project ${PROJECT}`);
-    expect(await page.getByRole("button", { name: "Create key" }).isDisabled()).toBe(true);
+    // The applications page's rule editor (controls cloned from a template) is read-only too.
+    await page.goto(`/console/projects/${PROJECT}/applications`);
+    await eventually(() => page.locator("#rules select").count()).toBeGreaterThan(0);
+    for (const control of await page.locator("#policy-form select, #policy-form input, #policy-form textarea, #add-rule").all()) {
+      expect(await control.isDisabled()).toBe(true);
+    }
+
+    // Another project's pages, with a token that may write in its own: said at once, and nothing to press.
+    const full = await admin("POST", `/projects/${PROJECT}/tokens`, { name: "deployer", role: "full" });
+    const other = await signedIn(full.body.token);
+    await other.page.goto("/console/projects/someone-else/keys");
+    await eventually(() => other.page.locator("#fatal").textContent()).toContain(`belongs to project ${PROJECT}`);
+    expect(await other.page.locator("#read-only").isHidden()).toBe(true);
+    expect(await other.page.getByRole("button", { name: "Create key" }).isDisabled()).toBe(true);
   });
 
   it("6. a validation error from the API appears next to the field it is about", async () => {
@@ -329,7 +340,10 @@ describe("the web console", () => {
     await page.reload();
     await eventually(() => page.locator("#suspended-banner").textContent()).toContain("is suspended");
     expect((await admin("PATCH", `/projects/${PROJECT}`, { suspended: false })).status).toBe(200);
+    // The banner is decided by the page's read of the project: wait for that read, then look.
+    const projectRead = page.waitForResponse((r) => r.request().method() === "GET" && new URL(r.url()).pathname === `/admin/v1/projects/${PROJECT}`);
     await page.reload();
+    expect(((await (await projectRead).json()) as any).suspended).toBe(false);
     await eventually(() => page.locator("#linked-rows tr").count()).toBeGreaterThan(0);
     expect(await page.locator("#suspended-banner").isHidden()).toBe(true);
   });

@@ -3,8 +3,8 @@
 /**
  * Every console page's inline script is one module: the shared code (scripts/lib.ts), then the page's own. They are
  * strings to TypeScript, so nothing checks their syntax before a browser runs them; this does, with V8's own parser
- * (`node --check`), for each page as it renders — a clash between a page's names and the shared code's, a stray
- * backtick or a `${` that String.raw interpolated would fail here, in seconds, rather than in the browser tests.
+ * (`node --check`), for each page as it renders — a name declared twice in the shared code or in one page's block, a
+ * stray backtick or a `${` that String.raw interpolated would fail here, in seconds, rather than in the browser tests.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";

@@ -165,6 +165,8 @@ function addRule(rule) {
   }
   rulesList.append(item);
   renumberRules();
+  // Cloned from a template, not built by el(): a read-only token's copy is disabled here.
+  if (READ_ONLY) for (const control of item.querySelectorAll("input, select, textarea, button")) disableWrite(control);
   return item;
 }
 
@@ -210,7 +212,7 @@ function resetPolicyForm(app) {
   rulesList.replaceChildren();
   nextUid = 0;
   addRule();
-  appSelect.disabled = false;
+  appSelect.disabled = READ_ONLY;
   if (app) appSelect.value = app.id;
   document.getElementById("policy-form-title").textContent = "Create a policy";
   document.getElementById("policy-submit").textContent = "Create policy";

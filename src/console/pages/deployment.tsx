@@ -76,8 +76,13 @@ onSubmit(edit, async (data) => {
     patch.origin = { url: text("origin_url"), assertion };
     if (headers) patch.origin.headers = headers;
   }
+  // Only a field that changed is sent: a PATCH writes what it names, and must not undo another admin's change.
   const fingerprints = lines(data.get("fingerprints"));
-  patch.endpoints = { private: { client_cert_fingerprints: fingerprints.length ? fingerprints : null } };
+  const stored = deployment.endpoints.private.client_cert_fingerprints || [];
+  const canonical = (list) => list.map((f) => f.replaceAll(":", "").toLowerCase()).join("\n");
+  if (canonical(fingerprints) !== canonical(stored)) {
+    patch.endpoints = { private: { client_cert_fingerprints: fingerprints.length ? fingerprints : null } };
+  }
   drawDeployment(await api("PATCH", D(), patch));
   edit.elements.origin_headers.value = "";
   toast("Deployment saved. The next request sees it.");
@@ -121,7 +126,7 @@ onSubmit(document.getElementById("link-form"), async () => {
   // A plain click in a multi-select deselects the rest: unlinking is said by name, and asked, before it happens.
   if (toUnlink.length) {
     const names = [...picker.options].filter((o) => toUnlink.includes(o.value)).map((o) => o.textContent);
-    if (!(await confirmAction("Unlink " + names.join(", ") + " from " + DEPLOYMENT + "? From the next request on, " + (names.length === 1 ? "that key gets" : "those keys get") + " 403 here." + (toLink.length ? " " + toLink.length + " other key(s) will be linked." : ""), "Unlink"))) return;
+    if (!(await confirmAction("Unlink " + names.join(", ") + " from " + DEPLOYMENT + "? From the next request on, " + (names.length === 1 ? "that key gets" : "those keys get") + " 403 here." + (toLink.length ? " " + toLink.length + " other key(s) will be linked." : ""), "Unlink"))) return loadKeys();
   }
   try {
     for (const id of toLink) await api("PUT", D("/keys/" + encodeURIComponent(id)));

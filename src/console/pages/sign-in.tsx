@@ -12,7 +12,8 @@ const REASONS = {
   expired_api_key: "The token has expired. Sign in with another one.",
   missing_api_key: "Sign in to continue.",
 };
-const reason = REASONS[new URLSearchParams(location.search).get("reason")] || (location.search.includes("reason=") ? "Sign in again." : "");
+const code = new URLSearchParams(location.search).get("reason");
+const reason = code === null ? "" : Object.hasOwn(REASONS, code) ? REASONS[code] : "Sign in again.";
 if (reason) { const slot = form.querySelector(".form-error"); slot.textContent = reason; slot.hidden = false; }
 if (ACCESS) document.getElementById("access-note").hidden = false;
 const field = document.getElementById("token");
@@ -31,8 +32,11 @@ onSubmit(form, async () => {
   }
   field.value = "";
   // Back to the page that sent us here: a console path only (one slash, then console/), never another origin.
-  const next = new URLSearchParams(location.search).get("next") || "";
-  if (/^\/console\/[a-z]/.test(next) && !next.startsWith("/console/sign-in")) return location.assign(next);
+  // Resolved first, so "/console/a/../../x" is judged as the "/x" it is.
+  const next = new URL(new URLSearchParams(location.search).get("next") || "/", location.origin);
+  if (next.origin === location.origin && next.pathname.startsWith("/console/") && !next.pathname.startsWith("/console/sign-in")) {
+    return location.assign(next.pathname + next.search);
+  }
   // The URL names the project, never the token.
   const own = value.startsWith("ik_sdk_") && projects.data[0];
   location.assign(own ? "/console/projects/" + encodeURIComponent(own.slug) : "/console/projects");

@@ -53,7 +53,16 @@ async function api(method, path, payload, options) {
   } catch {
     throw new ApiError(0, { message: "keygate could not be reached." }, null);
   }
-  if (response.type === "opaqueredirect") { location.reload(); return new Promise(() => {}); }
+  if (response.type === "opaqueredirect") {
+    // Once: if the page itself is not behind the same Access login, a reload would not help, and must not loop.
+    if (sessionStorage.getItem("keygate.console.reloaded") === null) {
+      sessionStorage.setItem("keygate.console.reloaded", "1");
+      location.reload();
+      return new Promise(() => {});
+    }
+    throw new ApiError(0, { message: "The management API answered with a redirect (a Cloudflare Access login?): reload the page, or sign in again." }, null);
+  }
+  sessionStorage.removeItem("keygate.console.reloaded");
   const requestId = response.headers.get("x-request-id");
   const data = await response.json().catch(() => null);
   if (!response.ok) {
