@@ -21,7 +21,7 @@ import { gzipSync } from "node:zlib";
  * 500 KB, about 4.5% over 478.5 KB. That is above issue 13's 400 KB ceiling; BENCHMARKS.md ("A small bundle") says
  * what would take the console's strings out of the bundle. The same session's review and outsider fixes (the error
  * banner, the confirms, deep links, the settings' new fields, the read-only rule for whole forms, a 404 page) added
- * 25.4 KB more, all browser code in those strings: 504.0 KB (158.7 KB gzip). So 540 KB, about 7% over it, until the
+ * 26.7 KB more, all browser code in those strings: 505.2 KB (159.1 KB gzip). So 540 KB, about 7% over it, until the
  * strings leave the bundle as Text modules (BENCHMARKS.md says how, and what that needs).
  */
 const BUDGET_BYTES = 540_000;
