@@ -27,10 +27,8 @@ describe("the browser harness", () => {
     expect(await page.title()).toBe("keygate management API");
     expect(await page.locator("h1").textContent()).toBe("keygate management API");
 
-    const violations = await axeViolations(page);
-    // Today's findings are printed, not asserted: /admin/docs is not what this file tests.
-    console.log(`axe on /admin/docs: ${violations.join("\n") || "no serious or critical violations"}`);
-    expect(Array.isArray(violations)).toBe(true);
+    // The schema blocks scroll sideways: tabindex=0 lets a keyboard reach them (axe's scrollable-region-focusable).
+    expect(await axeViolations(page)).toEqual([]);
     expect(problems()).toEqual([]);
   });
 

@@ -53,6 +53,8 @@ export interface Variables {
    * authorization lease.
    */
   wrote?: string;
+  /** The console's CSP nonce for this response, set by hono's secureHeaders (src/console/headers.ts). */
+  secureHeadersNonce?: string;
 }
 
 export interface AppBindings {

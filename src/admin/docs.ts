@@ -55,7 +55,7 @@ export function renderDocs(openapi: object): string {
   }
   const sections = [...byTag].map(([tag, ops]) => `<h2 id="${escape(tag)}">${escape(tag)}</h2>${ops.join("")}`);
   const schemas = Object.entries(doc.components?.schemas ?? {}).map(
-    ([name, schema]) => `<h3 id="schema-${escape(name)}">${escape(name)}</h3><pre>${escape(JSON.stringify(schema, null, 2))}</pre>`,
+    ([name, schema]) => `<h3 id="schema-${escape(name)}">${escape(name)}</h3><pre tabindex="0">${escape(JSON.stringify(schema, null, 2))}</pre>`,
   );
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(doc.info.title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -29,7 +29,7 @@ type PageComponent = (props: FrameProps) => JSX.Element;
 /** Renders `Component` for this request: its nonce, the project in its URL, and whether Access signed it in. */
 function render(c: Context<AppBindings>, Component: PageComponent, tab?: string, status: 200 | 404 = 200) {
   const props: FrameProps = {
-    nonce: nonceOf(c as never),
+    nonce: nonceOf(c),
     project: c.req.param("project") ?? "",
     // The edge adds this header only behind Access; the API verifies it on every call, so here it only decides
     // whether the pages may work without a typed token.

@@ -7,6 +7,7 @@
  *   revoke or kill-switch buttons;
  * - is never cached (`no-store`) and sends no Referer, so a page with a project's name in its URL stays put.
  */
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import type { AppBindings } from "../env";
@@ -28,15 +29,13 @@ const secure = secureHeaders({
   crossOriginResourcePolicy: "same-origin",
 });
 
-export const consoleHeaders = createMiddleware<AppBindings & { Variables: { secureHeadersNonce?: string } }>(
-  async (c, next) => {
-    await secure(c, next);
-    c.header("cache-control", "no-store");
-  },
-);
+export const consoleHeaders = createMiddleware<AppBindings>(async (c, next) => {
+  await secure(c, next);
+  c.header("cache-control", "no-store");
+});
 
 /** The nonce secureHeaders made for this response: every inline script and style tag carries it. */
-export function nonceOf(c: { get(key: "secureHeadersNonce"): string | undefined }): string {
+export function nonceOf(c: Context<AppBindings>): string {
   const nonce = c.get("secureHeadersNonce");
   // secureHeaders runs before every console route; without a nonce the page's scripts would be refused anyway.
   if (nonce === undefined) throw new Error("console: no CSP nonce for this response");
