@@ -8,7 +8,7 @@
 import { ConditionsFields, Field, Page, type PageProps, PermissionSetOptions, Table } from "../layout";
 
 const SCRIPT = String.raw`
-const me = await start();
+await start();
 const appForm = document.getElementById("app-form");
 const policyForm = document.getElementById("policy-form");
 const rulesList = document.getElementById("rules");

@@ -5,7 +5,7 @@
 import { Page, type PageProps, Table } from "../layout";
 
 const SCRIPT = String.raw`
-const me = await start();
+await start();
 const rows = document.getElementById("audit-rows");
 const more = document.getElementById("audit-more");
 const status = document.getElementById("audit-status");

@@ -5,7 +5,7 @@
 import { Field, Page, type PageProps, Table } from "../layout";
 
 const SCRIPT = String.raw`
-const me = await start();
+await start();
 const createForm = document.getElementById("budget-form");
 const editSection = document.getElementById("budget-edit");
 const editForm = document.getElementById("budget-edit-form");
@@ -13,7 +13,6 @@ const typeSelect = document.getElementById("budget-subject-type");
 const idSelect = document.getElementById("budget-subject-id");
 let keys = [], applications = [], budgets = [], editing = null;
 
-const fmt = (n) => Number(n).toLocaleString("en-US");
 const number = (value) => (String(value || "").trim() === "" ? undefined : Number(value));
 const PERIODS = { day: "per UTC day", month: "per UTC month", total: "in total (never resets)" };
 
@@ -21,7 +20,7 @@ function subjectName(s) {
   if (s.type === "project") return "Project " + s.id + " (every request)";
   if (s.type === "key") {
     const k = keys.find((key) => key.id === s.id);
-    return "Key " + (k ? k.name + " (" + k.start + "…)" + (k.revoked_at ? ", revoked" : "") : s.id);
+    return "Key " + (k ? secretLabel(k) + (k.revoked_at ? ", revoked" : "") : s.id);
   }
   const a = applications.find((app) => app.id === s.id);
   return "Application " + (a ? a.name : s.id);
@@ -59,7 +58,7 @@ function fillSubjects() {
   const label = document.querySelector("label[for=budget-subject-id]");
   label.textContent = type === "key" ? "Key" : type === "application" ? "Application" : "Project";
   const options = type === "key"
-    ? keys.filter((k) => !k.revoked_at).map((k) => el("option", { value: k.id }, k.name + " (" + k.start + "…)"))
+    ? keys.filter((k) => !k.revoked_at).map((k) => el("option", { value: k.id }, secretLabel(k)))
     : type === "application"
       ? applications.map((a) => el("option", { value: a.id }, a.name))
       : [el("option", { value: PROJECT }, PROJECT)];

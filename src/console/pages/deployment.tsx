@@ -7,7 +7,7 @@
 import { Field, Page, type PageProps, Table } from "../layout";
 
 const SCRIPT = String.raw`
-const me = await start();
+await start();
 const DEPLOYMENT = document.getElementById("deployment-data").dataset.deployment;
 const D = (rest) => P("/deployments/" + encodeURIComponent(DEPLOYMENT) + (rest || ""));
 const TOGGLES = [
@@ -109,7 +109,7 @@ async function loadKeys() {
   picker.replaceChildren(...linkable.map((k) => {
     const wholeProject = k.scopes.includes(PROJECT + "/*");
     return el("option", { value: k.id, selected: linked.has(k.id) || wholeProject, disabled: wholeProject && !linked.has(k.id) },
-      k.name + " (" + k.start + "…)" + (wholeProject ? " — whole project" : ""));
+      secretLabel(k) + (wholeProject ? " — whole project" : ""));
   }));
   picker.size = Math.min(10, Math.max(4, linkable.length));
   linkedRows.replaceChildren(...covering.map((k) => el("tr", {},

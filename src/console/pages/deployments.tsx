@@ -5,7 +5,7 @@
 import { Field, Page, type PageProps, Table } from "../layout";
 
 const SCRIPT = String.raw`
-const me = await start();
+await start();
 const rows = document.getElementById("deployment-rows");
 const kill = document.getElementById("suspended");
 const state = (on) => el("span", { class: "badge " + (on ? "on" : "off") }, on ? "on" : "off");

@@ -6,14 +6,14 @@
 import { Field, Page, type PageProps } from "../layout";
 
 const SCRIPT = String.raw`
-const me = await start();
+await start();
 const form = document.getElementById("explain-form");
 const keySelect = document.getElementById("explain-key");
 const deploymentSelect = document.getElementById("explain-deployment");
 const [keys, deployments, applications] = await Promise.all([listAll(P("/keys")), listAll(P("/deployments")), listAll(P("/applications"))]);
 
 const appName = (id) => { const a = applications.find((app) => app.id === id); return a ? a.name : id; };
-const keyLabel = (k) => k.name + " (" + k.start + "…)" + (k.application_id ? ", application " + appName(k.application_id) : "") + (k.revoked_at ? ", revoked" : "");
+const keyLabel = (k) => secretLabel(k) + (k.application_id ? ", application " + appName(k.application_id) : "") + (k.revoked_at ? ", revoked" : "");
 keySelect.replaceChildren(...(keys.length ? keys.map((k) => el("option", { value: k.id }, keyLabel(k))) : [el("option", { value: "" }, "No keys yet")]));
 deploymentSelect.replaceChildren(...(deployments.length ? deployments.map((d) => el("option", { value: d.slug }, d.slug)) : [el("option", { value: "" }, "No deployments yet")]));
 const query = new URLSearchParams(location.search);

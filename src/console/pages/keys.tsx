@@ -7,7 +7,7 @@ import { ConditionsFields, Field, Page, type PageProps, PermissionSetOptions, Ta
 import { SECRET_DIALOG_SCRIPT, SecretDialog } from "../secret-dialog";
 
 const SCRIPT = String.raw`
-const me = await start();
+await start();
 const rows = document.getElementById("key-rows");
 const filters = document.getElementById("key-filters");
 let keys = [], deployments = [], applications = [];
@@ -165,7 +165,7 @@ onSubmit(rollForm, async (data) => {
 });
 
 async function revokeKey(k) {
-  if (!(await confirmAction("Revoke key " + k.name + " (" + k.start + "…)? The very next request with it gets 401. This cannot be undone.", "Revoke"))) return;
+  if (!(await confirmAction("Revoke key " + secretLabel(k) + "? The very next request with it gets 401. This cannot be undone.", "Revoke"))) return;
   await api("DELETE", P("/keys/" + encodeURIComponent(k.id)));
   toast("Key " + k.name + " revoked.");
   await keepFocus("revoke:" + k.id, load);

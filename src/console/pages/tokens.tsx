@@ -29,7 +29,7 @@ async function load() {
 async function revoke(t) {
   const current = token();
   const self = me.kind === "token" && current && current.startsWith(t.start);
-  const ok = await confirmAction("Revoke management token " + t.name + " (" + t.start + "…)? Every token it created is revoked too, and the next request with any of them gets 401. Keys it made keep working." +
+  const ok = await confirmAction("Revoke management token " + secretLabel(t) + "? Every token it created is revoked too, and the next request with any of them gets 401. Keys it made keep working." +
     (self ? " This is the token you are signed in with: the console will sign you out." : ""), "Revoke token");
   if (!ok) return;
   await api("DELETE", P("/tokens/" + encodeURIComponent(t.id)));

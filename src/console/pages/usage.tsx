@@ -6,13 +6,12 @@
 import { Field, Page, type PageProps, Table } from "../layout";
 
 const SCRIPT = String.raw`
-const me = await start();
+await start();
 const form = document.getElementById("usage-filters");
 const keySelect = document.getElementById("usage-key");
 const deploymentSelect = document.getElementById("usage-deployment");
 const DAY = 86400000;
 const PARTS = [["prompt_tokens", "#0b57b7", "Prompt"], ["completion_tokens", "#b35900", "Completion"], ["estimated_tokens", "#6b6b76", "Estimated"]];
-const fmt = (n) => Number(n).toLocaleString("en-US");
 const compact = (n) => new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 }).format(n);
 const day = (millis) => new Date(millis).toISOString().slice(0, 10);
 const total = (r) => r.prompt_tokens + r.completion_tokens + r.estimated_tokens;
@@ -23,7 +22,7 @@ keys = keyList;
 const keyName = (id) => {
   if (!id) return "no key (auth off)";
   const k = keys.find((key) => key.id === id);
-  return k ? k.name + " (" + k.start + "…)" : id;
+  return k ? secretLabel(k) : id;
 };
 keySelect.replaceChildren(el("option", { value: "" }, "All keys"), ...keys.map((k) => el("option", { value: k.id }, keyName(k.id) + (k.revoked_at ? ", revoked" : ""))));
 deploymentSelect.replaceChildren(el("option", { value: "" }, "All deployments"), ...deploymentList.map((d) => el("option", { value: d.slug }, d.slug)));

@@ -18,6 +18,8 @@ import { CONSOLE_HEADER } from "../../admin/csrf";
 
 export const LIB = String.raw`
 const TOKEN_KEY = "keygate.console.token";
+/** Set while the page reloads for an Access redirect, so a second one in a row is an error, not a loop. */
+const RELOADED_KEY = "keygate.console.reloaded";
 const body = document.body;
 const PROJECT = body.dataset.project || "";
 const ACCESS = body.dataset.access === "1";
@@ -55,14 +57,14 @@ async function api(method, path, payload, options) {
   }
   if (response.type === "opaqueredirect") {
     // Once: if the page itself is not behind the same Access login, a reload would not help, and must not loop.
-    if (sessionStorage.getItem("keygate.console.reloaded") === null) {
-      sessionStorage.setItem("keygate.console.reloaded", "1");
+    if (sessionStorage.getItem(RELOADED_KEY) === null) {
+      sessionStorage.setItem(RELOADED_KEY, "1");
       location.reload();
       return new Promise(() => {});
     }
     throw new ApiError(0, { message: "The management API answered with a redirect (a Cloudflare Access login?): reload the page, or sign in again." }, null);
   }
-  sessionStorage.removeItem("keygate.console.reloaded");
+  sessionStorage.removeItem(RELOADED_KEY);
   const requestId = response.headers.get("x-request-id");
   const data = await response.json().catch(() => null);
   if (!response.ok) {
@@ -134,7 +136,7 @@ function disableWrite(control) {
   control.title = READ_ONLY_TITLE;
 }
 function applyReadOnly(me) {
-  if (!me || me.kind !== "token" || me.role !== "read_only") return false;
+  if (!me || me.kind !== "token" || me.role !== "read_only") return;
   READ_ONLY = true;
   for (const control of document.querySelectorAll("[data-write]")) disableWrite(control);
   // A form that writes is disabled whole, fields included: nothing to type into that could not be saved.
@@ -144,7 +146,6 @@ function applyReadOnly(me) {
   const banner = document.getElementById("read-only");
   banner.textContent = "You are signed in with a read-only management token: you can see everything in project " + me.project + ", and every control that would change something is disabled. The API refuses such writes too (403 scope_insufficient).";
   banner.hidden = false;
-  return true;
 }
 
 /** Builds an element: el("td", {class: "x"}, "text", child). Strings become text nodes, never HTML. */
@@ -190,7 +191,7 @@ function showError(form, error) {
     const name = field.dataset.param;
     if ((param === name || param.startsWith(name + ".") || param.startsWith(name + "[")) && (!best || name.length > best.dataset.param.length)) best = field;
   }
-  const text = error.message + (error.requestId ? " (request " + error.requestId + ")" : "");
+  const text = describe(error);
   const slot = best ? best.closest(".field").querySelector(".field-error") : form.querySelector(".form-error");
   if (!slot) return toast(text, "error");
   slot.textContent = text;
@@ -330,6 +331,12 @@ function describeConditions(c) {
   return parts.length ? parts.join("; ") : "none";
 }
 
+/** A key or token as people tell them apart: its name and the start of its secret. */
+function secretLabel(k) { return k.name + " (" + k.start + "…)"; }
+
+/** A count as people read it: 1,234,567. */
+function fmt(n) { return Number(n).toLocaleString("en-US"); }
+
 function keyStatus(key, now) {
   if (key.revoked_at) return "revoked";
   if (key.expires_at && Date.parse(key.expires_at) <= now) return "expired";
@@ -340,8 +347,9 @@ document.getElementById("sign-out").addEventListener("click", signOut);
 document.getElementById("sign-out").hidden = !token() && !ACCESS;
 
 /**
- * Every page but sign-in starts here: no credential → sign-in; otherwise who is signed in, shown in the header, and
- * the read-only rule applied once the page has drawn its controls (the page calls ready(me) when it has).
+ * Every page but sign-in starts here: no credential → sign-in; otherwise who is signed in, shown in the header, the
+ * read-only rule applied before the page draws (el() applies it to what is drawn later), and, on a project's pages,
+ * the suspended banner.
  */
 async function start() {
   if (!token() && !ACCESS) { location.assign(signInUrl()); return new Promise(() => {}); }
