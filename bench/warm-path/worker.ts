@@ -13,12 +13,17 @@ import { forwardToOrigin } from "../../src/gateway/forward";
 import { RequestFactsOf } from "../../src/gateway/facts";
 import { targetOfPath } from "../../src/gateway/handle";
 import { filterDownstream, filterUpstream } from "../../src/gateway/headers";
+import { RequestMetering } from "../../src/gateway/metering";
 import { UsageRecorder } from "../../src/gateway/usage";
+import { upstreamBody } from "../../src/gateway/request-body";
+import { meterWhole } from "../../src/metering/response";
 import { logLine } from "../../src/log";
 import { requestIdFor } from "../../src/request-id";
 import { AuthCache } from "../../src/store/auth-cache";
 import { benchWorker, clientRequest, originAnswer, ownRequestTasks, Requests, stubOrigin, wholeTasks, type Batch, type Task } from "./harness";
 
+/** A call never given up on. */
+const NEVER = new Promise<never>(() => undefined);
 const REQUEST_ID = "req_0123456789abcdef0123456789abcdef";
 
 async function stageTasks(batch: Batch): Promise<Record<string, Task>> {
@@ -66,6 +71,26 @@ async function stageTasks(batch: Batch): Promise<Record<string, Task>> {
       run: async (i) => (await forwardToOrigin(requests.at(i), deployment, "/v1/chat/completions", {
         fetch: stubOrigin, requestId: REQUEST_ID, maxBodyBytes: config.maxBodyBytes, timeoutMs: config.originTimeoutMs,
         bodyTimeoutMs: config.bodyTimeoutMs, keyId: key.id, assertionKeys: config.assertionKeys })).arrayBuffer() },
+    "stage: forward, metered": { about: "forwardToOrigin() as above, metered as an unbudgeted key's request is (body and answer read)",
+      prepare: requests.prepare,
+      run: async (i) => {
+        const metering = new RequestMetering({ env, ctx: batch.ctx, usage, flushMs: config.usageFlushMs, requestId: REQUEST_ID,
+          deployment, keyId: key.id, budgets: [] }, "chat");
+        return (await forwardToOrigin(requests.at(i), deployment, "/v1/chat/completions", {
+          fetch: stubOrigin, requestId: REQUEST_ID, maxBodyBytes: config.maxBodyBytes, timeoutMs: config.originTimeoutMs,
+          bodyTimeoutMs: config.bodyTimeoutMs, keyId: key.id, assertionKeys: config.assertionKeys, metering })).arrayBuffer();
+      } },
+    "stage: request body read": { about: "upstreamBody() reading a chat body to ask a stream for usage (no hard budget)",
+      prepare: requests.prepare,
+      run: (i) => upstreamBody(requests.at(i), { model: null, maxBodyBytes: config.maxBodyBytes, givenUp: NEVER,
+        onTooLarge: () => undefined, inspect: { route: "chat", inject: true, capOutput: null, streamOnly: true } }) },
+    "stage: answer read whole": { about: "the origin's JSON answer read whole, its usage found, a new Response of the bytes",
+      prepare: (n) => void (answers = Array.from({ length: n }, originAnswer)),
+      run: async (i) => {
+        const bytes = new Uint8Array(await answers[i]!.arrayBuffer());
+        meterWhole(bytes, { route: "chat", inputEstimate: 20 });
+        return new Response(bytes, answers[i]!);
+      } },
     "origin stub": { about: "the stub origin alone on a fresh request, body read (every handler pays it)",
       prepare: requests.prepare, run: async (i) => (await stubOrigin(requests.at(i))).arrayBuffer() },
     "stage: response wrap": { about: "a new Response around the origin's, filterDownstream() in place",

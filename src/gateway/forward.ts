@@ -11,6 +11,7 @@ import type { DeploymentRecord } from "../authz/types";
 import type { AssertionKeys } from "../config";
 import { ApiError } from "../errors";
 import { signedAssertion } from "./assertion";
+import { CallDeadlines } from "./deadlines";
 import { ASSERTION_HEADER } from "../origin";
 import { filterDownstream, filterUpstream } from "./headers";
 import { declaredLength, upstreamBody } from "./request-body";
@@ -86,10 +87,14 @@ export async function forwardToOrigin(
   if (request.signal.aborted) hangUp();
   else request.signal.addEventListener("abort", hangUp, { once: true });
 
+  // The body (where keygate reads it, or streams it of unknown length) must arrive in time; once the origin has
+  // answered it no longer matters. A body of declared length passed on natively is in as far as keygate waits.
+  const deadlines = new CallDeadlines(opts.timeoutMs, stop);
+  if (request.body !== null) deadlines.awaitBody(opts.bodyTimeoutMs);
   const body = await upstreamBody(request, {
     model: deployment.model,
     maxBodyBytes: opts.maxBodyBytes,
-    bodyTimeoutMs: opts.bodyTimeoutMs,
+    givenUp,
     onTooLarge: () => stop(new ApiError("request_too_large")),
     inspect: metering?.inspect && metering.route !== null
       ? { route: metering.route, inject: metering.inject, capOutput: metering.capOutput, streamOnly: metering.capOutput === null }
@@ -105,19 +110,8 @@ export async function forwardToOrigin(
     ? await signedAssertion(opts.assertionKeys, request.url, deployment, opts.keyId ?? null, opts.requestId)
     : null;
 
-  // A streamed body must have arrived whole by the deadline; once the origin has answered it no longer matters.
-  let bodyTimer: ReturnType<typeof setTimeout> | null = null;
-  if (body.arrived !== null) {
-    bodyTimer = setTimeout(() => stop(new ApiError("request_timeout")), opts.bodyTimeoutMs);
-    const arrived = (): void => clearTimeout(bodyTimer);
-    body.arrived.then(arrived, arrived);
-  }
-  // Never cleared: once the headers are in it finds `answered` and does nothing (clearing a timer measured about 12 µs
-  // of a request's time here; a timer still pending when the request ends goes with it).
-  let answered = false;
-  setTimeout(() => {
-    if (!answered) stop(new ApiError("origin_timeout"));
-  }, opts.timeoutMs);
+  if (body.arrived === null) deadlines.bodyArrived();
+  else body.arrived.then(deadlines.bodyArrived, deadlines.bodyArrived);
   let upstream: Response;
   try {
     const upstreamRequest = new Request(targetUrl(deployment.originUrl, restPath, request.url), {
@@ -135,6 +129,7 @@ export async function forwardToOrigin(
     if (body.contentType !== null) headers.set("content-type", body.contentType);
     // Set last, over any origin header of the same name.
     if (assertion !== null) headers.set(ASSERTION_HEADER, assertion);
+    deadlines.called();
     upstream = await answerOrGivenUp(opts.fetch(upstreamRequest), givenUp, abort.signal);
   } catch (err) {
     const reason: unknown = abort.signal.reason;
@@ -147,9 +142,8 @@ export async function forwardToOrigin(
     // Connection refused, DNS, TLS, …: the detail is for logs only; the client gets the public message.
     throw new ApiError("origin_unreachable", undefined, null, { cause: err });
   } finally {
-    // Headers are in (or the call is over): a long completion stream must not be cut by the header timeout.
-    answered = true;
-    clearTimeout(bodyTimer);
+    // Headers are in (or the call is over): a long completion stream must not be cut by either deadline.
+    deadlines.answered();
   }
 
   if (isRedirect(upstream)) {

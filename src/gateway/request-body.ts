@@ -1,7 +1,7 @@
 /**
  * The request body on its way to the origin: bounded in size (413) and, where keygate reads it (a body of unknown
- * length, or one the model pin checks), in time (408); on a deployment that pins its model, checked and rewritten
- * by model-pin.ts.
+ * length, one the model pin checks, one metering reads), in time (408, by the call's deadlines: deadlines.ts); on a
+ * deployment that pins its model, checked and rewritten by model-pin.ts.
  */
 import { ApiError } from "../errors";
 import { readMeteredRequest, type MeteredRoute, type RequestReading } from "../metering/request";
@@ -23,7 +23,11 @@ export interface BodyOptions {
   /** The deployment's pinned model, or null. */
   model: string | null;
   maxBodyBytes: number;
-  bodyTimeoutMs: number;
+  /**
+   * Rejects, with the reason, once the call is given up on (the body's deadline passed, the client hung up): a read of
+   * the body stops waiting then.
+   */
+  givenUp: Promise<never>;
   /** Called when a streamed body passes maxBodyBytes (the upload is then errored). */
   onTooLarge: () => void;
   /**
@@ -44,7 +48,7 @@ export async function upstreamBody(request: Request, options: BodyOptions): Prom
   if (options.model !== null) {
     // The Content-Type label does not matter: origins parse bodies by their own rules (model-pin.ts).
     if (!isIdentityEncoded(request.headers)) throw modelPinned("is compressed (Content-Encoding), so it cannot be checked");
-    const bytes = await readWhole(request, declared, options.maxBodyBytes, options.bodyTimeoutMs);
+    const bytes = await readWhole(request, declared, options.maxBodyBytes, options.givenUp);
     const pinned = pinModel(bytes, options.model);
     if (!pinned.ok) throw modelPinned(pinned.problem);
     // Checked as strict UTF-8 JSON, so labelled as exactly that: another label (`charset=utf-7`, a form type)
@@ -57,7 +61,7 @@ export async function upstreamBody(request: Request, options: BodyOptions): Prom
 
   // A compressed body is forwarded unread: its usage is still counted from the answer, only not asked for.
   if (inspect !== null && isIdentityEncoded(request.headers)) {
-    const bytes = await readWhole(request, declared, options.maxBodyBytes, options.bodyTimeoutMs);
+    const bytes = await readWhole(request, declared, options.maxBodyBytes, options.givenUp);
     const reading = readMeteredRequest(inspect.route, bytes, inspect);
     return { stream: reading.body, length: reading.body.byteLength, arrived: null, contentType: null, reading };
   }
@@ -96,34 +100,22 @@ function isIdentityEncoded(headers: Headers): boolean {
 }
 
 /**
- * The whole body, at most `maxBodyBytes` of it, within `timeoutMs`. A body of declared length (already checked against
+ * The whole body, at most `maxBodyBytes` of it, unless the call is given up on first. A body of declared length (already checked against
  * the limit, and delivered by HTTP framing at exactly that length) is read by the runtime in one call: reading it
  * chunk by chunk in JavaScript measured about 100 µs of CPU per request under load, for a chat body of a few hundred
  * bytes.
  */
-async function readWhole(request: Request, declared: number | null, maxBodyBytes: number, timeoutMs: number): Promise<Uint8Array> {
-  if (declared === null) return readBounded(request, maxBodyBytes, timeoutMs);
-  const deadline = bodyDeadline(timeoutMs);
+async function readWhole(request: Request, declared: number | null, maxBodyBytes: number, givenUp: Promise<never>): Promise<Uint8Array> {
+  if (declared === null) return readBounded(request, maxBodyBytes, givenUp);
   const read = request.arrayBuffer();
   try {
-    return new Uint8Array(await Promise.race([read, deadline.passed]));
+    return new Uint8Array(await Promise.race([read, givenUp]));
   } catch (err) {
     // The read goes on without a reader: cancel what is left of the body (a dripping client's, say).
     read.catch(() => undefined);
     await request.body?.cancel().catch(() => undefined);
     throw unreadable(request, err);
-  } finally {
-    deadline.clear();
   }
-}
-
-/** Rejects with 408 `request_timeout` once `timeoutMs` have passed, unless cleared first. */
-function bodyDeadline(timeoutMs: number): { passed: Promise<never>; clear: () => void } {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const passed = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ApiError("request_timeout")), timeoutMs);
-  });
-  return { passed, clear: () => clearTimeout(timer) };
 }
 
 /** Why a body could not be read, in the contract's words: the deadline, the client hanging up, or anything else. */
@@ -133,17 +125,16 @@ function unreadable(request: Request, err: unknown): ApiError {
   return new ApiError("invalid_request", "The request body could not be read.", null, { cause: err });
 }
 
-/** A body of unknown length, chunk by chunk: at most `maxBodyBytes` of it, within `timeoutMs`. */
-async function readBounded(request: Request, maxBodyBytes: number, timeoutMs: number): Promise<Uint8Array> {
+/** A body of unknown length, chunk by chunk: at most `maxBodyBytes` of it, unless the call is given up on first. */
+async function readBounded(request: Request, maxBodyBytes: number, givenUp: Promise<never>): Promise<Uint8Array> {
   const reader = (request.body as ReadableStream<Uint8Array>).getReader();
-  const deadline = bodyDeadline(timeoutMs);
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
     for (;;) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
-        chunk = await Promise.race([reader.read(), deadline.passed]);
+        chunk = await Promise.race([reader.read(), givenUp]);
       } catch (err) {
         throw unreadable(request, err);
       }
@@ -155,8 +146,6 @@ async function readBounded(request: Request, maxBodyBytes: number, timeoutMs: nu
   } catch (err) {
     await reader.cancel().catch(() => undefined);
     throw err;
-  } finally {
-    deadline.clear();
   }
   const out = new Uint8Array(total);
   let offset = 0;
