@@ -230,7 +230,7 @@ budgets.add(
       const fields = { limit_tokens: patch.limit_tokens, mode: patch.mode };
       await stillThere(updateBudget(c.env.DB, project.id, current.id, fields, next.updated_at, auditContext(c, project.id)), gone(current.id));
     } catch (err) {
-      await bestEffort("configure", current.id, () => counter.configure(configOf(current)));
+      await bestEffort("restore", current.id, () => counter.restore(configOf(current), configOf(next).version));
       throw err;
     }
     return c.json(budgetView(next, project, state), 200);

@@ -101,6 +101,19 @@ export class BudgetCounter extends DurableObject<Env> {
     return this.#stateAt(now);
   }
 
+  /**
+   * Undoes a configure() whose database write failed: puts `previous` back, spend kept, but only while this object still
+   * holds `failedVersion`, the configuration that write brought (a newer write that came meanwhile stays). configure()
+   * cannot do it: `previous` is older than what it replaces, and configure() keeps the newest.
+   */
+  restore(previous: BudgetConfig, failedVersion: number): BudgetState {
+    const checked = checkConfig(previous);
+    const now = Date.now();
+    if (this.#removed()) return { ...NO_BUDGET };
+    if (this.#budget(now)?.version === failedVersion) this.#write(checked, now);
+    return this.#stateAt(now);
+  }
+
   /** The budget is gone, for good: storage and alarm, then the tombstone. A settle afterwards charges nothing. */
   async remove(): Promise<void> {
     await this.ctx.storage.deleteAll();

@@ -71,6 +71,21 @@ describe("configure and state", () => {
     expect(state).toMatchObject({ period: "day", spentTokens: 0, resetsAt: iso(resetsAt(Date.now(), "day")) });
   });
 
+  it("restore() puts back the configuration a failed write replaced, spend kept, unless a newer write came meanwhile", async () => {
+    const stub = await configured({ limitTokens: 1_000, mode: "hard", period: "month", version: 1 });
+    await stub.settle("r1", 400);
+    await stub.configure({ limitTokens: 5_000, mode: "soft", period: "month", version: 2 });
+    expect(await stub.restore({ limitTokens: 1_000, mode: "hard", period: "month", version: 1 }, 2)).toMatchObject({
+      limitTokens: 1_000,
+      mode: "hard",
+      spentTokens: 400,
+    });
+    // Another write (version 3) came after the one that failed (version 2): it stays.
+    await stub.configure({ limitTokens: 5_000, mode: "soft", period: "month", version: 2 });
+    await stub.configure({ limitTokens: 7_000, mode: "hard", period: "month", version: 3 });
+    expect(await stub.restore({ limitTokens: 1_000, mode: "hard", period: "month", version: 1 }, 2)).toMatchObject({ limitTokens: 7_000 });
+  });
+
   it("remove() leaves no budget, no reservation and no alarm, for good: nothing brings it back", async () => {
     const stub = await configured(HARD_TOTAL);
     expect(await stub.admit("r1", 100, HARD_TOTAL)).toEqual({ ok: true });

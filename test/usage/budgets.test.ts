@@ -168,6 +168,37 @@ describe("the next request sees every budget write", () => {
   });
 });
 
+describe("a budget write that fails half way", () => {
+  it("a PATCH whose row cannot be written puts the counter back: the limit in force is the one the API shows", async () => {
+    const f = await fixture();
+    const { origin, calls } = openAiOrigin({ prompt_tokens: 1, completion_tokens: 1 });
+    const budget = await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: 0, period: "day" });
+    expect((await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body: chatBody(10) })).status).toBe(429);
+
+    // D1 refuses the budget's UPDATE (after the counter was configured); everything else works.
+    const failingDb = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "prepare") {
+          return (sql: string) => {
+            if (sql.trimStart().startsWith("UPDATE budgets")) throw new Error("D1 refused this write");
+            return target.prepare(sql);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const patch = await admin("PATCH", `/projects/${f.project.slug}/budgets/${budget.id}`, { limit_tokens: 1_000_000 }, undefined,
+      withEnv({ DB: failingDb }));
+    expect(patch.status).toBe(500); // a plain error, not a StoreError: the request failed, nothing of it stays
+
+    expect((await budgetOf(f.project.slug, budget.id)).limit_tokens).toBe(0);
+    expect((await env.BUDGETS.get(env.BUDGETS.idFromName(budget.id)).state()).limitTokens).toBe(0);
+    expect((await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body: chatBody(10) })).status).toBe(429);
+    expect(calls()).toBe(0);
+  });
+});
+
 describe("a counter that cannot be reached", () => {
   const brokenCounters = () =>
     withEnv({
