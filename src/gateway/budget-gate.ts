@@ -17,7 +17,7 @@ export interface Admission {
 }
 
 /**
- * @param tokens what a hard budget reserves: the request's input estimate plus the most output it may produce
+ * @param tokens what a hard budget reserves: the most the request's input can be plus the most output it may produce
  * @throws ApiError `insufficient_quota` when a budget refuses; StoreError when a counter fails (fail closed)
  */
 export async function admit(env: Env, budgets: readonly BudgetRef[], tokens: number): Promise<Admission> {

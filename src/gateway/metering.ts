@@ -1,7 +1,7 @@
 /**
  * One allowed request's metering, from decision to the end of its answer (docs/usage.md):
  *   admit   after the body is read and before the origin is called: the budgets covering the request admit it (a hard
- *           one reserving input estimate + max output), and the key's use is noted;
+ *           one reserving the input's bound + max output), and the key's use is noted;
  *   ended   once, when the answer has ended (a stream at its end, a cut or a hang-up included) or the call failed:
  *           the budgets are settled with the real count and the day's usage noted, both in the background.
  * An unbudgeted request makes no call here beyond noting its usage in memory.
@@ -10,7 +10,7 @@ import type { BudgetRef, DeploymentRecord } from "../authz/types";
 import type { Env } from "../env";
 import { logLine } from "../log";
 import { ApiError } from "../errors";
-import { BYTES_PER_TOKEN, generates, type MeteredRoute, type RequestReading } from "../metering/request";
+import { generates, inputBound, type MeteredRoute, type RequestReading } from "../metering/request";
 import { NOT_METERED, type MeteredUsage } from "../metering/usage";
 import { admit, type Admission } from "./budget-gate";
 import type { UsageRecorder } from "./usage";
@@ -91,18 +91,18 @@ export class RequestMetering {
   }
 
   /**
-   * What a hard budget holds for the request until it is settled: its input estimate, and its most output (the cap,
-   * once per answer asked for). A path keygate does not meter may still generate (a server's native route): it holds
+   * What a hard budget holds for the request until it is settled: the most its input can be (inputBound), and its most
+   * output (the cap, once per answer asked for). A path keygate does not meter may still generate (a server's native route): it holds
    * the default output, and is charged what it reports or an estimate.
    */
   private reservation(method: string, reading: RequestReading | null, declaredBytes: number | null): number {
     const maxOutput = this.context.deployment.defaultMaxTokens ?? DEFAULT_MAX_TOKENS;
     if (reading !== null) {
       const output = this.route === "embeddings" ? 0 : (reading.maxTokens ?? maxOutput) * reading.choices;
-      return reading.inputEstimate + output;
+      return reading.inputBound + output;
     }
     if (!generates(method)) return 0;
-    return Math.ceil((declaredBytes ?? 0) / BYTES_PER_TOKEN) + maxOutput;
+    return inputBound(declaredBytes ?? 0) + maxOutput;
   }
 
   /** The answer has ended with this usage (zero tokens for a call that failed). Idempotent. */

@@ -43,8 +43,10 @@ export interface RequestReading {
   stream: boolean;
   /** The request's own cap on output tokens (a positive safe integer; the largest of several), or null. */
   maxTokens: number | null;
-  /** A rough count of the input's tokens, on the high side (BYTES_PER_TOKEN). */
+  /** A rough count of the input's tokens (BYTES_PER_TOKEN): what an input the origin did not report is counted as. */
   inputEstimate: number;
+  /** The most tokens the body's text can be (one per byte, see inputBound): what a hard budget reserves for it. */
+  inputBound: number;
   /** The bytes to forward: the same bytes, or with include_usage turned on. */
   body: Uint8Array;
   /** keygate turned include_usage on: the response meter then hides from the client what the client did not ask for. */
@@ -60,11 +62,24 @@ export interface RequestReading {
 }
 
 /**
- * English text is about 4 bytes per token, and a request body is text plus JSON punctuation and keys that the
- * model never sees as tokens of the prompt, so bytes / 4 over-estimates the input: the safe side for a reservation
- * against a budget, and for counting what the origin did not report.
+ * English text is about 4 bytes per token, and a request body is text plus JSON punctuation and keys that the model
+ * never sees as tokens of the prompt: bytes / 4 is what an input the origin did not report is counted as. It is an
+ * estimate, not a bound (CJK text is about 3 bytes per token), so a reservation does not use it: see inputBound.
  */
 export const BYTES_PER_TOKEN = 4;
+
+/**
+ * The most tokens a body's text can be: one per byte. Every token of a byte-level BPE tokenizer (GPT's, Llama 3's,
+ * Qwen's, Mistral's Tekken) stands for at least one byte of text, a SentencePiece piece for at least one character,
+ * and the JSON around the text (`{"role":"user","content":""}`, 28 bytes a message) outweighs the few tokens a chat
+ * template adds per message. So a hard budget that reserves this for the input, plus the output cap, cannot be
+ * overspent by requests running together, whatever their language. What a body only points to (an image by URL) and
+ * what the server adds itself (a system prompt of its own, a tools preamble) are not in the body and not bounded
+ * (docs/usage.md).
+ */
+export function inputBound(bodyBytes: number): number {
+  return bodyBytes;
+}
 
 /**
  * The members that cap a route's output, as origins read them: OpenAI's names, and llama.cpp's `n_predict`, which
@@ -139,7 +154,7 @@ export function readMeteredRequest(
 ): RequestReading {
   const inputEstimate = Math.ceil(body.byteLength / BYTES_PER_TOKEN);
   const unread: RequestReading = {
-    stream: false, maxTokens: null, inputEstimate, body, injected: false, choices: 1, bounded: false,
+    stream: false, maxTokens: null, inputEstimate, inputBound: inputBound(body.byteLength), body, injected: false, choices: 1, bounded: false,
     problem: { field: null, text: "the body is not a strict UTF-8 JSON object" },
   };
   if (options.streamOnly && !(options.inject && mayNameStream(body))) return { ...unread, problem: NOT_BOUNDED };
@@ -193,6 +208,7 @@ export function readMeteredRequest(
     stream,
     maxTokens,
     inputEstimate,
+    inputBound: unread.inputBound,
     body: edits.length === 0 ? body : applyEdits(body, edits),
     injected: usageEdits.length > 0,
     choices,

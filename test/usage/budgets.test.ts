@@ -19,9 +19,13 @@ import {
 import { openAiOrigin } from "../openai-origin";
 
 const CHAT = "/v1/chat/completions";
-/** A body whose reservation is known: ceil(bytes / 4) for the input, plus max_tokens. */
+/** A body whose reservation is known: one token per byte for the input (its bound), plus max_tokens. */
 const chatBody = (maxTokens: number) => ({ model: "m", messages: [{ role: "user", content: "hi" }], max_tokens: maxTokens });
-const inputEstimate = (body: unknown) => Math.ceil(new TextEncoder().encode(JSON.stringify(body)).byteLength / 4);
+const bytesOf = (body: unknown) => new TextEncoder().encode(JSON.stringify(body)).byteLength;
+/** What a hard budget reserves for a body's input: at most one token per byte. */
+const inputBound = bytesOf;
+/** What an input the origin did not report is charged: bytes / 4. */
+const inputEstimate = (body: unknown) => Math.ceil(bytesOf(body) / 4);
 
 async function createBudget(project: string, body: Record<string, unknown>) {
   const res = await admin("POST", `/projects/${project}/budgets`, body);
@@ -35,7 +39,7 @@ describe("hard budgets", () => {
   it("a spent budget answers 429 insufficient_quota in OpenAI's shape, and the origin sees nothing", async () => {
     const f = await fixture();
     const { origin, calls } = openAiOrigin({ prompt_tokens: 40, completion_tokens: 60 });
-    // Room for one reservation (input estimate + 20), then, with 100 spent, not for another.
+    // Room for one reservation (input bound + 20), then, with 100 spent, not for another.
     const budget = await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: 110, period: "day" });
     expect((await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body: chatBody(20) })).status).toBe(200);
     expect(await budgetOf(f.project.slug, budget.id)).toMatchObject({ spent_tokens: 100, reserved_tokens: 0 });
@@ -52,7 +56,7 @@ describe("hard budgets", () => {
     const N = 8;
     const f = await fixture();
     const body = chatBody(100);
-    const reservation = inputEstimate(body) + 100;
+    const reservation = inputBound(body) + 100;
     let inFlight = 0;
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -85,7 +89,7 @@ describe("hard budgets", () => {
     const f = await fixture({ default_max_tokens: 500 });
     const { origin } = openAiOrigin();
     const body = { model: "m", messages: [] };
-    const budget = await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: 499 + inputEstimate(body), period: "day" });
+    const budget = await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: 499 + inputBound(body), period: "day" });
     expect((await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body })).status).toBe(429);
     await admin("PATCH", `/projects/${f.project.slug}/deployments/${f.deployment.slug}`, { default_max_tokens: 499 });
     expect((await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body })).status).toBe(200);
@@ -226,6 +230,34 @@ describe("a counter that cannot be reached", () => {
 describe("what a hard budget bounds", () => {
   const hardBudget = (f: Awaited<ReturnType<typeof fixture>>, limit: number) =>
     createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: limit, period: "total" });
+
+  it("requests in any script cannot together overspend it: the input is reserved at its bound, not its estimate", async () => {
+    // Text a tokenizer may count at a token a character (3 and 4 bytes each in UTF-8; bytes / 4 would reserve less),
+    // and the origin reports it so. Three requests at once, room for two reservations.
+    for (const content of ["中文".repeat(150), "😀".repeat(150), "word ".repeat(150)]) {
+      const f = await fixture();
+      const body = { model: "m", messages: [{ role: "user", content }], max_tokens: 10 };
+      const used = [...content].length + 10;
+      const reservation = inputBound(body) + 10;
+      let inFlight = 0;
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const { origin: answer } = openAiOrigin({ prompt_tokens: [...content].length, completion_tokens: 10 });
+      const origin = async (request: Request) => {
+        inFlight += 1;
+        await gate;
+        return answer(request);
+      };
+      const budget = await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: 2 * reservation, period: "total" });
+      const sends = [0, 1, 2].map(() => call(`${f.path}${CHAT}`, { token: f.key.key, origin, body }));
+      await expect.poll(() => inFlight).toBe(2);
+      release();
+      expect((await Promise.all(sends)).map((res) => res.status).sort()).toEqual([200, 200, 429]);
+      const after = await budgetOf(f.project.slug, budget.id);
+      expect(after).toMatchObject({ spent_tokens: 2 * used, reserved_tokens: 0 });
+      expect(after.spent_tokens).toBeLessThanOrEqual(after.limit_tokens);
+    }
+  });
 
   it("a request asking for n answers reserves n times its cap", async () => {
     const f = await fixture();
