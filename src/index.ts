@@ -88,6 +88,7 @@ export function createWorker(deps: Deps) {
       key_id: outcome.keyId,
       decision: outcome.decision,
       ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+      ...(outcome.budgetId === undefined ? {} : { budget_id: outcome.budgetId }),
       status: response.status,
       latency_ms: Date.now() - started,
       ...(error === undefined ? {} : { error }),

@@ -6,6 +6,7 @@
  * refuses it too (503 `store_unavailable`): never forwarded uncounted. An unbudgeted request never gets here.
  */
 import type { BudgetRef } from "../authz/types";
+import type { Admission as CounterAdmission, BudgetState } from "../budgets/budget";
 import { counterCall, counterOf } from "../budgets/counters";
 import type { Env } from "../env";
 import { ApiError } from "../errors";
@@ -14,6 +15,24 @@ import { logLine } from "../log";
 /** What a request holds in its budgets once admitted: settled exactly once, with the tokens it really cost. */
 export interface Admission {
   settle(tokens: number): Promise<void>;
+}
+
+/**
+ * Why a budget refused, for the log line's `reason`: spent for its period; smaller than what the request may cost, so
+ * it can never admit it; not enough left of it; or enough left, but not beside what requests in flight hold.
+ */
+export type RefusalReason = "budget_spent" | "budget_too_small" | "budget_exceeded" | "budget_reserved";
+
+/** A budget's 429: the client's message says which case it is; the log line also names the budget. */
+export class BudgetRefused extends ApiError {
+  constructor(
+    readonly budgetId: string,
+    readonly reason: RefusalReason,
+    message: string,
+    headers: Record<string, string>,
+  ) {
+    super("insufficient_quota", message, null, { headers });
+  }
 }
 
 /**
@@ -26,11 +45,11 @@ export async function admit(env: Env, budgets: readonly BudgetRef[], tokens: num
   const answers = await Promise.allSettled(
     budgets.map(async (budget) => {
       const { id, ...config } = budget;
-      const admitted = await counterCall(async () => (await counterOf(env, id).admit(reservationId, tokens, config)).ok, "admit");
-      return { budget, admitted };
+      const answer: CounterAdmission = await counterCall(async () => await counterOf(env, id).admit(reservationId, tokens, config), "admit");
+      return { budget, answer };
     }),
   );
-  const admitted = answers.filter((a) => a.status === "fulfilled" && a.value.admitted).length;
+  const admitted = answers.filter((a) => a.status === "fulfilled" && a.value.answer.ok).length;
   const settle = (tokensUsed: number) => settleAll(env, budgets, reservationId, tokensUsed);
   const failed = answers.find((a): a is PromiseRejectedResult => a.status === "rejected");
   if (failed !== undefined || admitted < budgets.length) {
@@ -38,10 +57,31 @@ export async function admit(env: Env, budgets: readonly BudgetRef[], tokens: num
     // admit failed or timed out (it may have reserved all the same; settling nothing that was not reserved is free).
     await settle(0);
     if (failed !== undefined) throw failed.reason;
-    // OpenAI's SDKs retry a 429 unless told not to; a spent budget does not come back in a second.
-    throw new ApiError("insufficient_quota", undefined, null, { headers: { "x-should-retry": "false" } });
+    for (const answer of answers) {
+      if (answer.status === "fulfilled" && !answer.value.answer.ok) throw refusal(answer.value.budget.id, answer.value.answer.state, tokens);
+    }
   }
   return { settle };
+}
+
+function refusal(budgetId: string, state: BudgetState, tokens: number): BudgetRefused {
+  const quota = "You exceeded your current quota";
+  // OpenAI's SDKs retry a 429 unless told not to: a spent budget does not come back in a second, nor does a limit
+  // grow; room that requests in flight hold may.
+  const final = { "x-should-retry": "false" };
+  if (state.spentTokens >= state.limitTokens) {
+    const period = state.period === "total" ? "" : " for its period";
+    return new BudgetRefused(budgetId, "budget_spent", `${quota}: a token budget covering this request is spent${period}.`, final);
+  }
+  const cost = `this request may use up to ${tokens} tokens (its input, at most a token per byte, and its output cap: max_tokens, or the deployment's default)`;
+  if (tokens > state.limitTokens) {
+    return new BudgetRefused(budgetId, "budget_too_small", `${quota}: ${cost}, more than a token budget covering it allows. Ask for fewer tokens (a lower max_tokens).`, final);
+  }
+  const reason = state.spentTokens + tokens <= state.limitTokens ? "budget_reserved" : "budget_exceeded";
+  if (reason === "budget_reserved") {
+    return new BudgetRefused(budgetId, reason, `${quota}: ${cost}, more than a token budget covering it has left beside what requests in flight hold. Retry shortly, or ask for fewer tokens.`, {});
+  }
+  return new BudgetRefused(budgetId, "budget_exceeded", `${quota}: ${cost}, more than is left of a token budget covering it. Ask for fewer tokens (a lower max_tokens).`, final);
 }
 
 async function settleAll(env: Env, budgets: readonly BudgetRef[], reservationId: string, tokens: number): Promise<void> {

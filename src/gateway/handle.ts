@@ -19,6 +19,7 @@ import { forwardToOrigin } from "./forward";
 import { enforceRateLimit } from "./rate-limit";
 import type { Arrival } from "./arrival";
 import { RequestFactsOf } from "./facts";
+import { BudgetRefused } from "./budget-gate";
 import { RequestMetering } from "./metering";
 import type { UsageRecorder } from "./usage";
 
@@ -42,6 +43,8 @@ export interface GatewayOutcome {
   endpoint: "public" | "private";
   /** Who called through the PrivateEndpoint service binding, as its `props` name it. */
   caller?: string;
+  /** The budget that refused the request (429 `insufficient_quota`), for operators. */
+  budgetId?: string;
   /** The project revision the answer reports (`keygate-revision`), when the contract lets it say one. */
   revision?: number;
 }
@@ -171,7 +174,10 @@ export async function handleEndpoint(
     });
   } catch (err) {
     metering.abandon();
-    if (err instanceof ApiError && err.code === "insufficient_quota") outcome.reason = "budget_spent";
+    if (err instanceof BudgetRefused) {
+      outcome.reason = err.reason;
+      outcome.budgetId = err.budgetId;
+    }
     throw err;
   }
 }

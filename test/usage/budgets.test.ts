@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import {
   admin,
   call,
+  captureConsole,
   createApplication,
   createApplicationKey,
   createKey,
@@ -50,6 +51,58 @@ describe("hard budgets", () => {
     // OpenAI's SDKs would retry a 429 twice; a spent budget tells them not to.
     expect(denied.headers.get("x-should-retry")).toBe("false");
     expect(calls()).toBe(1);
+  });
+
+  it("the 429 says why, the log line says which budget: spent, too small for the request, too little left, or held by requests in flight", async () => {
+    const f = await fixture();
+    const body = chatBody(100);
+    const reservation = inputBound(body) + 100;
+    const { origin: answer } = openAiOrigin({ prompt_tokens: 10, completion_tokens: 20 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let held = 0;
+    const origin = async (request: Request) => {
+      held += 1;
+      await gate;
+      return answer(request);
+    };
+    const budget = await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: reservation, period: "day" });
+    const logs = captureConsole();
+    try {
+      const send = () => call(`${f.path}${CHAT}`, { token: f.key.key, origin, body });
+      // Held at the origin: the whole budget is reserved, so the next one could fit once it settles.
+      const first = send();
+      await expect.poll(() => held).toBe(1);
+      const reserved = await send();
+      expect((await expectError(reserved, 429, "insufficient_quota")).error.message).toContain("beside what requests in flight hold");
+      expect(reserved.headers.get("x-should-retry")).toBeNull(); // a retry may fit
+      release();
+      expect((await first).status).toBe(200);
+      // 30 spent: what is left is less than the request may use.
+      await expect.poll(async () => (await budgetOf(f.project.slug, budget.id)).reserved_tokens).toBe(0);
+      const exceeded = await send();
+      expect((await expectError(exceeded, 429, "insufficient_quota")).error.message).toContain(`may use up to ${reservation} tokens`);
+      expect(exceeded.headers.get("x-should-retry")).toBe("false");
+      // A limit below what the request may use can never admit it.
+      await admin("PATCH", `/projects/${f.project.slug}/budgets/${budget.id}`, { limit_tokens: reservation - 1 });
+      const tooSmall = await send();
+      expect((await expectError(tooSmall, 429, "insufficient_quota")).error.message).toContain("more than a token budget covering it allows");
+      // Spent.
+      await admin("PATCH", `/projects/${f.project.slug}/budgets/${budget.id}`, { limit_tokens: 30 });
+      const spent = await send();
+      expect((await expectError(spent, 429, "insufficient_quota")).error.message).toBe(
+        "You exceeded your current quota: a token budget covering this request is spent for its period.",
+      );
+      const lines = await logs.endpointLinesOnceWritten(5);
+      expect(lines.filter((line) => line.status === 429).map((line) => [line.reason, line.budget_id])).toEqual([
+        ["budget_reserved", budget.id],
+        ["budget_exceeded", budget.id],
+        ["budget_too_small", budget.id],
+        ["budget_spent", budget.id],
+      ]);
+    } finally {
+      logs.restore();
+    }
   });
 
   it(`N concurrent requests at a budget that fits N−1 reservations: exactly one 429, and the spend never exceeds the limit`, async () => {
