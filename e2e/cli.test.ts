@@ -154,14 +154,16 @@ describe("keygate CLI", () => {
 
     const budget = await json(["budgets", "create", "--subject", `application:${app.id}`, "--limit-tokens", "5000", "--period", "month", "--mode", "soft"], env);
     expect(budget).toMatchObject({ subject: { type: "application", id: app.id }, limit_tokens: 5000, period: "month", mode: "soft" });
+    // 0 is a limit (a budget that refuses everything), as the API takes it.
+    expect((await json(["budgets", "update", budget.id, "--limit-tokens", "0"], env)).limit_tokens).toBe(0);
     expect((await json(["budgets", "update", budget.id, "--limit-tokens", "7000"], env)).limit_tokens).toBe(7000);
     expect(table(await ok(["budgets", "list"], env))).toEqual([expect.objectContaining({ ID: budget.id, SUBJECT: `application:${app.id}`, LIMIT: "7000" })]);
 
     // The calls above were counted (usage rows appear once the coalesced batch is written).
     await expect.poll(async () => (await json(["usage", "--deployment", "chat"], env)).length, { timeout: 15_000 }).toBeGreaterThan(0);
 
-    const audit = await json(["audit", "--limit", "3"], env);
-    expect(audit.map((event: Json) => event.action)).toEqual(["budget.update", "budget.create", "policy.update"]);
+    const audit = await json(["audit", "--limit", "4"], env);
+    expect(audit.map((event: Json) => event.action)).toEqual(["budget.update", "budget.update", "budget.create", "policy.update"]);
     expect(await json(["keys", "list", "--limit", "2"], env)).toHaveLength(2);
     expect(await json(["keys", "list", "--application", app.id], env)).toEqual([expect.objectContaining({ id: appKey.id })]);
 

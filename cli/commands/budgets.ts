@@ -54,7 +54,7 @@ export const budgetCommands: Command[] = [
     summary: "Put a token budget on a key, an application or the project",
     usage: "--subject key:ID|application:ID|project --limit-tokens N --period day|month|total [--mode hard|soft] [--data JSON]",
     details: `  --subject SUBJECT      key:key_…, application:app_…, or project (this project)
-  --limit-tokens N       prompt + completion tokens per period
+  --limit-tokens N       tokens per period (prompt + completion + estimated); 0 refuses everything
   --period PERIOD        day or month (UTC), or total (never resets)
 ${MODE_DETAILS}
 ${DATA_DETAILS}
@@ -68,7 +68,7 @@ Example:
         ...data(values),
         ...defined({
           subject: subject(string(values, "subject"), () => client().project),
-          limit_tokens: values["limit-tokens"] === undefined ? undefined : positiveInteger(values["limit-tokens"], "--limit-tokens"),
+          limit_tokens: values["limit-tokens"] === undefined ? undefined : positiveInteger(values["limit-tokens"], "--limit-tokens", 0),
           period: oneOf(values, "period", ["day", "month", "total"] as const),
           mode: oneOf(values, "mode", ["hard", "soft"] as const),
         }),
@@ -90,7 +90,7 @@ Example:
       const body = changes({
         ...data(values),
         ...defined({
-          limit_tokens: values["limit-tokens"] === undefined ? undefined : positiveInteger(values["limit-tokens"], "--limit-tokens"),
+          limit_tokens: values["limit-tokens"] === undefined ? undefined : positiveInteger(values["limit-tokens"], "--limit-tokens", 0),
           mode: oneOf(values, "mode", ["hard", "soft"] as const),
         }),
       }, "--limit-tokens, --mode");

@@ -23,7 +23,7 @@ import {
   getBudget,
   insertBudget,
   listBudgets,
-  subjectExists,
+  subjectState,
   updateBudget,
   BUDGET_SUBJECT_TYPES,
   type BudgetRow,
@@ -118,9 +118,12 @@ async function subjectOf(db: D1Database, project: ProjectRow, subject: z.infer<t
     }
     return project.id;
   }
-  if (!(await subjectExists(db, project.id, subject.type, subject.id))) {
+  const state = await subjectState(db, project.id, subject.type, subject.id);
+  if (state === "missing") {
     throw new ApiError("invalid_request", `Invalid 'subject.id': no ${subject.type} '${subject.id}' in this project.`, "subject.id");
   }
+  // A revoked key makes no request a budget could cover.
+  if (state === "revoked") throw new ApiError("invalid_request", `Invalid 'subject.id': key '${subject.id}' is revoked.`, "subject.id");
   return subject.id;
 }
 

@@ -48,11 +48,21 @@ export function budgetIdsOfApplication(db: D1Database, projectId: string, applic
   );
 }
 
-/** Whether the subject exists in the project: a budget on a key or application of another project covers nothing. */
-export async function subjectExists(db: D1Database, projectId: string, type: BudgetSubjectType, id: string) {
-  if (type === "project") return id === projectId;
-  const table = type === "key" ? "api_keys" : "applications";
-  return (await first(db.prepare(`SELECT 1 AS found FROM ${table} WHERE project_id = ? AND id = ?`).bind(projectId, id))) !== null;
+/**
+ * Whether a budget may name this subject: it is in the project (a budget on a key or application of another project
+ * would cover nothing), and, a key, not revoked.
+ */
+export async function subjectState(db: D1Database, projectId: string, type: BudgetSubjectType, id: string): Promise<"ok" | "missing" | "revoked"> {
+  if (type === "project") return id === projectId ? "ok" : "missing";
+  if (type === "application") {
+    const found = await first(db.prepare("SELECT 1 AS found FROM applications WHERE project_id = ? AND id = ?").bind(projectId, id));
+    return found === null ? "missing" : "ok";
+  }
+  const key = await first<{ revoked_at: string | null }>(
+    db.prepare("SELECT revoked_at FROM api_keys WHERE project_id = ? AND id = ?").bind(projectId, id),
+  );
+  if (key === null) return "missing";
+  return key.revoked_at === null ? "ok" : "revoked";
 }
 
 export async function insertBudget(db: D1Database, row: BudgetRow, audit: AuditContext): Promise<void> {

@@ -1,7 +1,7 @@
 /** /admin/v1/projects/{project}/budgets: validation, the object, audit events, and the counter behind each budget. */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { admin, createApplication, createProject, fixture } from "../helpers";
+import { admin, createApplication, createKey, createProject, fixture } from "../helpers";
 
 const budgetsOf = (project: string) => `/projects/${project}/budgets`;
 
@@ -75,6 +75,9 @@ describe("budgets admin", () => {
     await bad({ subject: { type: "key", id: other.key.id }, limit_tokens: 10, period: "day" }, "subject.id");
     await bad({ subject: { type: "application", id: "app_nope" }, limit_tokens: 10, period: "day" }, "subject.id");
     await bad({ subject: { type: "project", id: other.project.slug }, limit_tokens: 10, period: "day" }, "subject.id");
+    const revoked = await createKey(f.project.slug, [`${f.project.slug}/${f.deployment.slug}`]);
+    expect((await admin("DELETE", `/projects/${f.project.slug}/keys/${revoked.id}`)).status).toBe(200);
+    await bad({ subject: { type: "key", id: revoked.id }, limit_tokens: 10, period: "day" }, "subject.id");
     expect((await admin("POST", budgetsOf(f.project.slug), { subject: key, limit_tokens: 10, period: "day" })).status).toBe(201);
     await bad({ subject: key, limit_tokens: 20, period: "day" }, "period", 409);
     const list = await admin("GET", budgetsOf(f.project.slug));
