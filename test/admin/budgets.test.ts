@@ -95,6 +95,31 @@ describe("budgets admin", () => {
     expect((await admin("DELETE", `${budgetsOf(b.project.slug)}/${budget.body.id}`)).status).toBe(404);
   });
 
+  it("a PATCH of another project's budget is not found, and changes nothing: not the row, not its counter, not the audit", async () => {
+    const a = await fixture();
+    const b = await fixture();
+    const created = await admin("POST", budgetsOf(a.project.slug), { subject: { type: "key", id: a.key.id }, limit_tokens: 100, period: "day" });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const counter = () => env.BUDGETS.get(env.BUDGETS.idFromName(id)).state();
+    const audit = async (project: string) => (await admin("GET", `/projects/${project}/audit?limit=100`)).body.data.map((e: { action: string }) => e.action);
+    const [counterBefore, auditA, auditB] = [await counter(), await audit(a.project.slug), await audit(b.project.slug)];
+    expect(counterBefore).toMatchObject({ configured: true, limitTokens: 100, mode: "hard" });
+
+    const patch = await admin("PATCH", `${budgetsOf(b.project.slug)}/${id}`, { limit_tokens: 5, mode: "soft" });
+    expect(patch.status).toBe(404);
+    expect(patch.body.error.code).toBe("not_found");
+    expect((await admin("GET", `${budgetsOf(a.project.slug)}/${id}`)).body).toEqual(created.body);
+    expect(await counter()).toEqual(counterBefore);
+    expect(await audit(a.project.slug)).toEqual(auditA);
+    expect(await audit(b.project.slug)).toEqual(auditB);
+
+    // The same PATCH through the budget's own project is accepted: the 404 above was the project check's doing.
+    const own = await admin("PATCH", `${budgetsOf(a.project.slug)}/${id}`, { limit_tokens: 5, mode: "soft" });
+    expect(own.body).toMatchObject({ id, limit_tokens: 5, mode: "soft" });
+    expect(await counter()).toMatchObject({ limitTokens: 5, mode: "soft" });
+  });
+
   it("deleting the project removes its budgets' counters", async () => {
     const f = await fixture();
     const budget = await admin("POST", budgetsOf(f.project.slug), { subject: { type: "key", id: f.key.id }, limit_tokens: 1, period: "day" });

@@ -162,6 +162,88 @@ describe("hard budgets", () => {
   });
 });
 
+describe("what a refusal and a hang-up leave behind", () => {
+  interface UsageRow { key_id: string | null; requests: number; prompt_tokens: number; completion_tokens: number; estimated_tokens: number }
+  const keyUse = async (project: string, id: string) => {
+    const { request_count, last_used_at } = (await admin("GET", `/projects/${project}/keys/${id}`)).body;
+    return { request_count: request_count as number, last_used_at: last_used_at as string | null };
+  };
+  const usageRows = async (project: string) => (await admin("GET", `/projects/${project}/usage`)).body.data as UsageRow[];
+
+  it("a request a budget refuses is not counted: no usage row for its key, its request_count unchanged", async () => {
+    const f = await fixture();
+    const soft = await createKey(f.project.slug, [`${f.project.slug}/*`]);
+    const unbudgeted = await createKey(f.project.slug, [`${f.project.slug}/*`]);
+    const { origin, calls } = openAiOrigin({ prompt_tokens: 3, completion_tokens: 4 });
+    await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: 0, period: "day" });
+    await createBudget(f.project.slug, { subject: { type: "key", id: soft.id }, limit_tokens: 0, period: "day", mode: "soft" });
+    for (const key of [f.key, soft]) {
+      await expectError(await call(`${f.path}${CHAT}`, { token: key.key, origin, body: chatBody(10) }), 429, "insufficient_quota");
+    }
+    expect(calls()).toBe(0);
+    // An allowed request after the refusals: once its use is in D1, the isolate has flushed everything it held before
+    // it (one batch takes all that is pending), so a refusal that had been counted would be in D1 by now too.
+    expect((await call(`${f.path}${CHAT}`, { token: unbudgeted.key, origin, body: chatBody(10) })).status).toBe(200);
+    await expect.poll(async () => (await keyUse(f.project.slug, unbudgeted.id)).request_count).toBe(1);
+    await expect.poll(async () => (await usageRows(f.project.slug)).length).toBe(1);
+    expect(await usageRows(f.project.slug)).toMatchObject([{ key_id: unbudgeted.id, requests: 1 }]);
+    for (const key of [f.key, soft]) expect(await keyUse(f.project.slug, key.id)).toEqual({ request_count: 0, last_used_at: null });
+  });
+
+  it("a client that hangs up mid-stream: the reservation is settled with the input estimate and the output seen, not held or charged in full", async () => {
+    const f = await fixture();
+    const budget = await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: 1_000_000, period: "total" });
+    const maxTokens = 1_000;
+    const events = ["Hel", "lo", " there"].map((text) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: text } }] })}\n\n`);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const origin = () =>
+      new Response(
+        new ReadableStream({
+          async start(controller) {
+            for (const event of events) controller.enqueue(new TextEncoder().encode(event));
+            await held; // the stream stays open: the answer has not ended when the client leaves
+          },
+        }),
+        { headers: { "content-type": "text/event-stream" } },
+      );
+    const client = new AbortController();
+    const res = await call(`${f.path}${CHAT}`, {
+      token: f.key.key, origin, body: { ...chatBody(maxTokens), stream: true }, signal: client.signal, settle: false,
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let seen = "";
+    while (seen.length < events.join("").length) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += decoder.decode(value, { stream: true });
+    }
+    expect(seen).toBe(events.join(""));
+
+    // Mid-stream the request holds its reservation: its input estimate plus its cap. The estimate is read back from
+    // it rather than computed here, so this test does not depend on how keygate estimates input.
+    const during = await budgetOf(f.project.slug, budget.id);
+    expect(during.spent_tokens).toBe(0);
+    const inputEstimate = during.reserved_tokens - maxTokens;
+    expect(inputEstimate).toBeGreaterThan(0);
+
+    client.abort(new Error("hang-up"));
+    await reader.cancel().catch(() => undefined);
+    // Settled by the hang-up itself: the origin's stream is still open.
+    await expect.poll(async () => (await budgetOf(f.project.slug, budget.id)).reserved_tokens).toBe(0);
+    release();
+    // One token per event seen, on top of the input: what was started is charged, the unused cap is released.
+    expect(await budgetOf(f.project.slug, budget.id)).toMatchObject({ spent_tokens: inputEstimate + events.length, reserved_tokens: 0 });
+    // And the day's usage counts the same estimate.
+    await expect.poll(async () => (await usageRows(f.project.slug)).length).toBe(1);
+    expect(await usageRows(f.project.slug)).toMatchObject([
+      { key_id: f.key.id, requests: 1, prompt_tokens: 0, completion_tokens: 0, estimated_tokens: inputEstimate + events.length },
+    ]);
+  });
+});
+
 describe("soft budgets", () => {
   it("admit while spent < limit, even when the request takes the spend past it", async () => {
     const f = await fixture();
