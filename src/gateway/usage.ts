@@ -3,16 +3,17 @@
  *   - per key: request_count and last_used_at, noted when a request is admitted;
  *   - per project, UTC day, key and deployment: requests and tokens, noted when the answer has ended (a stream's
  *     usage is known only at its end).
- * Whatever is pending goes in ONE D1 batch (one transaction) per flush. A flush starts at once when the isolate has not
- * flushed for `intervalMs`, else at the end of that interval, so a busy isolate writes once per interval however many
- * keys it serves, and a quiet one writes at once. The interval is at most 10 s (config.ts): `last_used_at` reflects a
- * use within 10 s. A batch that fails is put back and retried, so nothing counted is lost while the isolate lives.
+ * Whatever is pending goes in ONE D1 batch (one transaction) per flush, day rows first, hundreds of rows a statement
+ * (store/usage.ts). A flush starts at once when the isolate has not flushed for `intervalMs`, else at the end of that
+ * interval, so a busy isolate writes once per interval however many keys it serves, and a quiet one writes at once.
+ * The interval is at most 10 s (config.ts): `last_used_at` reflects a use within 10 s. A batch that fails is put back
+ * and retried, so nothing counted is lost while the isolate lives.
  *
  * One UsageRecorder belongs to one Worker instance (createWorker), so a test starts with no pending counts by
  * building a Worker.
  */
 import { logLine } from "../log";
-import { addUsage, type DayUsage, type KeyUse } from "../store/usage";
+import { addUsage, UsageWrite, type DayUsage } from "../store/usage";
 import { DAY_MS, isoNow, utcDate } from "../time";
 
 /**
@@ -24,11 +25,11 @@ const STALE_MS = 30_000;
 
 /**
  * Statements one invocation sends at most: D1 counts each statement of a batch as a query, and a Worker invocation
- * may make 50 on the Workers Free plan (1,000 on Paid); the request's own decision read is one of them. What does not
- * fit waits for the next round or the next request.
+ * may make 50 on the Workers Free plan (1,000 on Paid); the request's own decision read is one of them. A statement
+ * carries hundreds of rows (store/usage.ts, MAX_ROWS_BYTES), so 45 hold about 39,000 day rows with short slugs and
+ * at least 18,000; what does not fit waits for the next round or the next request (docs/usage.md).
  */
 export const MAX_STATEMENTS_PER_INVOCATION = 45;
-
 
 /** What one request added: noted when its answer has ended. */
 export interface EndedRequest {
@@ -113,14 +114,20 @@ export class UsageRecorder {
     }
   }
 
-  /** Writes at most `max` statements of what is pending, in one batch; @returns how many it sent */
+  /**
+   * Writes what is pending, oldest first, in one batch of at most `max` statements: the day rows first, then the key
+   * uses, so when the statements run out it is the usage figures that are written and the key counters that wait.
+   * @returns how many statements it sent
+   */
   private async flush(db: D1Database, max: number): Promise<number> {
-    const keys = take(this.keys, max);
-    const days = take(this.days, max - keys.size);
+    const write = new UsageWrite(max);
+    const days = takeWhile(this.days, (day) => write.addDay(day));
+    const keys = takeWhile(this.keys, (use, keyId) =>
+      write.addKey({ keyId, count: use.count, lastUsedAt: isoNow(use.lastUsedAt) }),
+    );
     this.lastFlushAt = Date.now();
-    const keyUses: KeyUse[] = [...keys].map(([keyId, use]) => ({ keyId, count: use.count, lastUsedAt: isoNow(use.lastUsedAt) }));
     try {
-      await addUsage(db, keyUses, [...days.values()]);
+      await addUsage(db, write);
     } catch (err) {
       // The batch is one transaction: nothing of it was written, so all of it goes back, to be added again. (Should
       // D1 have committed it and the answer been lost, it is added twice: counts are at least once, not exactly.)
@@ -128,7 +135,7 @@ export class UsageRecorder {
       // Usage is bookkeeping: a failed write is logged, never turned into a failed request.
       logLine({ level: "error", msg: "usage write failed", key_ids: [...keys.keys()], error: String(err) });
     }
-    return keys.size + days.size;
+    return write.statements;
   }
 
   private putBack(keys: Map<string, KeyCounts>, days: Map<string, DayUsage>): void {
@@ -166,11 +173,11 @@ function addDay(days: Map<string, DayUsage>, id: string, day: DayUsage): void {
   }
 }
 
-/** Up to `max` entries moved out of `map`, oldest first (a Map keeps insertion order). */
-function take<V>(map: Map<string, V>, max: number): Map<string, V> {
+/** The entries of `map`, oldest first (a Map keeps insertion order), moved out until `accept` refuses one. */
+function takeWhile<V>(map: Map<string, V>, accept: (value: V, id: string) => boolean): Map<string, V> {
   const taken = new Map<string, V>();
   for (const [id, value] of map) {
-    if (taken.size >= max) break;
+    if (!accept(value, id)) break;
     taken.set(id, value);
   }
   for (const id of taken.keys()) map.delete(id);
