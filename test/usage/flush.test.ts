@@ -9,7 +9,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { MAX_STATEMENTS_PER_INVOCATION, UsageRecorder } from "../../src/gateway/usage";
 import { newId } from "../../src/secrets/ids";
-import { addUsage, MAX_ROWS_BYTES, UsageWrite, type DayUsage } from "../../src/store/usage";
+import { addUsage, MAX_ROWS_BYTES, UsageWrite, type DayUsage, type UsageRow } from "../../src/store/usage";
 
 const INTERVAL_MS = 20;
 const DATE = "2026-03-01";
@@ -99,14 +99,7 @@ async function storedDays(projectId: string) {
      WHERE project_id = ?1 AND date = ?2 ORDER BY key_id, deployment`,
   )
     .bind(projectId, DATE)
-    .all<{
-      key_id: string;
-      deployment: string;
-      requests: number;
-      prompt_tokens: number;
-      completion_tokens: number;
-      estimated_tokens: number;
-    }>();
+    .all<Omit<UsageRow, "date">>();
   return rows.results;
 }
 
