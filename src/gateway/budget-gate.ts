@@ -49,17 +49,18 @@ export async function admit(env: Env, budgets: readonly BudgetRef[], tokens: num
       return { budget, answer };
     }),
   );
-  const admitted = answers.filter((a) => a.status === "fulfilled" && a.value.answer.ok).length;
   const settle = (tokensUsed: number) => settleAll(env, budgets, reservationId, tokensUsed);
   const failed = answers.find((a): a is PromiseRejectedResult => a.status === "rejected");
-  if (failed !== undefined || admitted < budgets.length) {
-    // What was reserved for a request that will not be forwarded is released at once: everywhere, also where the
-    // admit failed or timed out (it may have reserved all the same; settling nothing that was not reserved is free).
+  const [refused] = answers.flatMap((a) => (a.status === "fulfilled" && !a.value.answer.ok ? [{ id: a.value.budget.id, state: a.value.answer.state }] : []));
+  // What was reserved for a request that will not be forwarded is released at once: everywhere, also where the admit
+  // failed or timed out (it may have reserved all the same; settling nothing that was not reserved is free).
+  if (failed !== undefined) {
     await settle(0);
-    if (failed !== undefined) throw failed.reason;
-    for (const answer of answers) {
-      if (answer.status === "fulfilled" && !answer.value.answer.ok) throw refusal(answer.value.budget.id, answer.value.answer.state, tokens);
-    }
+    throw failed.reason;
+  }
+  if (refused !== undefined) {
+    await settle(0);
+    throw refusal(refused.id, refused.state, tokens);
   }
   return { settle };
 }
@@ -77,9 +78,8 @@ function refusal(budgetId: string, state: BudgetState, tokens: number): BudgetRe
   if (tokens > state.limitTokens) {
     return new BudgetRefused(budgetId, "budget_too_small", `${quota}: ${cost}, more than a token budget covering it allows. Ask for fewer tokens (a lower max_tokens).`, final);
   }
-  const reason = state.spentTokens + tokens <= state.limitTokens ? "budget_reserved" : "budget_exceeded";
-  if (reason === "budget_reserved") {
-    return new BudgetRefused(budgetId, reason, `${quota}: ${cost}, more than a token budget covering it has left beside what requests in flight hold. Retry shortly, or ask for fewer tokens.`, {});
+  if (state.spentTokens + tokens <= state.limitTokens) {
+    return new BudgetRefused(budgetId, "budget_reserved", `${quota}: ${cost}, more than a token budget covering it has left beside what requests in flight hold. Retry shortly, or ask for fewer tokens.`, {});
   }
   return new BudgetRefused(budgetId, "budget_exceeded", `${quota}: ${cost}, more than is left of a token budget covering it. Ask for fewer tokens (a lower max_tokens).`, final);
 }
