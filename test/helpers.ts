@@ -276,6 +276,22 @@ export function countingDb(db: D1Database = env.DB) {
   return { db: proxy, executed };
 }
 
+/** env.DB whose `prepare` throws for a statement matching `sql`: one kind of write failing while the rest works. */
+export function dbRefusing(sql: RegExp): D1Database {
+  return new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === "prepare") {
+        return (text: string) => {
+          if (sql.test(text)) throw new Error(`D1 refused: ${text.trim().split(/\s+/, 3).join(" ")}`);
+          return target.prepare(text);
+        };
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 /**
  * env.DB whose next batches first run `meanwhile` — another request's write landing between a handler's read and
  * its commit, so races can be played deterministically.

@@ -9,6 +9,7 @@ import {
   call,
   captureConsole,
   createDeployment,
+  dbRefusing,
   createKey,
   createToken,
   fixture,
@@ -69,15 +70,7 @@ describe("usage", () => {
   it("a failing usage write never fails the request", async () => {
     const f = await fixture();
     const { env } = await import("cloudflare:workers");
-    const db = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop !== "prepare") return Reflect.get(target, prop);
-        return (sql: string) => {
-          if (/^\s*UPDATE api_keys SET request_count/.test(sql)) throw new Error("usage write failed");
-          return target.prepare(sql);
-        };
-      },
-    });
+    const db = dbRefusing(/^\s*UPDATE api_keys SET request_count/);
     const logs = captureConsole();
     try {
       const res = await call(`${f.path}/v1/models`, { token: f.key.key, origin, env: { ...env, DB: db } });

@@ -13,9 +13,11 @@ import {
   createApplicationKey,
   createKey,
   createPolicy,
+  dbRefusing,
   expectError,
   fixture,
   withEnv,
+  type OriginFetch,
 } from "../helpers";
 import { openAiOrigin } from "../openai-origin";
 
@@ -35,6 +37,22 @@ async function createBudget(project: string, body: Record<string, unknown>) {
 }
 
 const budgetOf = async (project: string, id: string) => (await admin("GET", `/projects/${project}/budgets/${id}`)).body;
+
+/**
+ * An origin that holds every request it gets until `release()`, then answers as `answer` does: the requests admitted
+ * meanwhile all hold their reservations at once. `held()` counts the requests that reached it.
+ */
+function holdingOrigin(answer: OriginFetch) {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let held = 0;
+  const origin = async (request: Request) => {
+    held += 1;
+    await gate;
+    return answer(request);
+  };
+  return { origin, held: () => held, release };
+}
 
 describe("hard budgets", () => {
   it("a spent budget answers 429 insufficient_quota in OpenAI's shape, and the origin sees nothing", async () => {
@@ -57,22 +75,14 @@ describe("hard budgets", () => {
     const f = await fixture();
     const body = chatBody(100);
     const reservation = inputBound(body) + 100;
-    const { origin: answer } = openAiOrigin({ prompt_tokens: 10, completion_tokens: 20 });
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let held = 0;
-    const origin = async (request: Request) => {
-      held += 1;
-      await gate;
-      return answer(request);
-    };
+    const { origin, held, release } = holdingOrigin(openAiOrigin({ prompt_tokens: 10, completion_tokens: 20 }).origin);
     const budget = await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: reservation, period: "day" });
     const logs = captureConsole();
     try {
       const send = () => call(`${f.path}${CHAT}`, { token: f.key.key, origin, body });
       // Held at the origin: the whole budget is reserved, so the next one could fit once it settles.
       const first = send();
-      await expect.poll(() => held).toBe(1);
+      await expect.poll(held).toBe(1);
       const reserved = await send();
       expect((await expectError(reserved, 429, "insufficient_quota")).error.message).toContain("beside what requests in flight hold");
       expect(reserved.headers.get("x-should-retry")).toBeNull(); // a retry may fit
@@ -110,19 +120,11 @@ describe("hard budgets", () => {
     const f = await fixture();
     const body = chatBody(100);
     const reservation = inputBound(body) + 100;
-    let inFlight = 0;
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const { origin: answer } = openAiOrigin({ prompt_tokens: 10, completion_tokens: 20 });
     // Every admitted request is held at the origin until all N have been decided, so all reservations overlap.
-    const origin = async (request: Request) => {
-      inFlight += 1;
-      await gate;
-      return answer(request);
-    };
+    const { origin, held, release } = holdingOrigin(openAiOrigin({ prompt_tokens: 10, completion_tokens: 20 }).origin);
     const budget = await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: reservation * (N - 1), period: "total" });
     const sends = Array.from({ length: N }, () => call(`${f.path}${CHAT}`, { token: f.key.key, origin, body }));
-    await expect.poll(() => inFlight).toBe(N - 1);
+    await expect.poll(held).toBe(N - 1);
     expect(await budgetOf(f.project.slug, budget.id)).toMatchObject({ reserved_tokens: reservation * (N - 1), spent_tokens: 0 });
     release();
     const statuses = (await Promise.all(sends)).map((res) => res.status).sort();
@@ -311,20 +313,8 @@ describe("a budget write that fails half way", () => {
     expect((await call(`${f.path}${CHAT}`, { token: f.key.key, origin, body: chatBody(10) })).status).toBe(429);
 
     // D1 refuses the budget's UPDATE (after the counter was configured); everything else works.
-    const failingDb = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === "prepare") {
-          return (sql: string) => {
-            if (sql.trimStart().startsWith("UPDATE budgets")) throw new Error("D1 refused this write");
-            return target.prepare(sql);
-          };
-        }
-        const value: unknown = Reflect.get(target, prop);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
     const patch = await admin("PATCH", `/projects/${f.project.slug}/budgets/${budget.id}`, { limit_tokens: 1_000_000 }, undefined,
-      withEnv({ DB: failingDb }));
+      withEnv({ DB: dbRefusing(/^\s*UPDATE budgets/) }));
     expect(patch.status).toBe(500); // a plain error, not a StoreError: the request failed, nothing of it stays
 
     expect((await budgetOf(f.project.slug, budget.id)).limit_tokens).toBe(0);
@@ -370,18 +360,10 @@ describe("what a hard budget bounds", () => {
       const body = { model: "m", messages: [{ role: "user", content }], max_tokens: 10 };
       const used = [...content].length + 10;
       const reservation = inputBound(body) + 10;
-      let inFlight = 0;
-      let release!: () => void;
-      const gate = new Promise<void>((resolve) => (release = resolve));
-      const { origin: answer } = openAiOrigin({ prompt_tokens: [...content].length, completion_tokens: 10 });
-      const origin = async (request: Request) => {
-        inFlight += 1;
-        await gate;
-        return answer(request);
-      };
+      const { origin, held, release } = holdingOrigin(openAiOrigin({ prompt_tokens: [...content].length, completion_tokens: 10 }).origin);
       const budget = await createBudget(f.project.slug, { subject: { type: "key", id: f.key.id }, limit_tokens: 2 * reservation, period: "total" });
       const sends = [0, 1, 2].map(() => call(`${f.path}${CHAT}`, { token: f.key.key, origin, body }));
-      await expect.poll(() => inFlight).toBe(2);
+      await expect.poll(held).toBe(2);
       release();
       expect((await Promise.all(sends)).map((res) => res.status).sort()).toEqual([200, 200, 429]);
       const after = await budgetOf(f.project.slug, budget.id);
